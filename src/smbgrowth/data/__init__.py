@@ -1,0 +1,14 @@
+"""Data layer: canonical schema, workspace storage, importers and the sample business."""
+
+from smbgrowth.data.schema import CANONICAL_TABLES, Column, Table, get_table
+from smbgrowth.data.workspace import Workspace, init_workspace, open_workspace
+
+__all__ = [
+    "CANONICAL_TABLES",
+    "Column",
+    "Table",
+    "Workspace",
+    "get_table",
+    "init_workspace",
+    "open_workspace",
+]

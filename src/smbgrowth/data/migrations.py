@@ -1,0 +1,342 @@
+"""Versioned schema migrations of the workspace's two databases.
+
+A migration is frozen SQL: once released it never changes, so that a
+workspace created by any earlier version of smbgrowth can be brought forward
+step by step without losing a row. ``schema.py`` describes the latest state;
+a test checks that applying every migration gives exactly that state.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from smbgrowth.data.duck import run, scalar
+from smbgrowth.errors import MigrationError
+
+__all__ = [
+    "DUCKDB_MIGRATIONS",
+    "SQLITE_MIGRATIONS",
+    "Migration",
+    "duckdb_version",
+    "migrate_duckdb",
+    "migrate_sqlite",
+]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: the version it produces and the statements that produce it."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+_V1_BUSINESS_TABLES = """
+CREATE TABLE customers (
+    customer_id VARCHAR NOT NULL,
+    email VARCHAR,
+    name VARCHAR,
+    company VARCHAR,
+    phone VARCHAR,
+    created_at TIMESTAMPTZ,
+    country VARCHAR,
+    region VARCHAR,
+    city VARCHAR,
+    segment VARCHAR,
+    acquisition_channel VARCHAR,
+    accepts_marketing BOOLEAN,
+    time_zone VARCHAR,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (customer_id)
+);
+CREATE TABLE orders (
+    order_id VARCHAR NOT NULL,
+    order_number VARCHAR,
+    customer_id VARCHAR,
+    ordered_at TIMESTAMPTZ,
+    status VARCHAR,
+    fulfilled_at TIMESTAMPTZ,
+    cancelled_at TIMESTAMPTZ,
+    currency VARCHAR,
+    total_original DECIMAL(18, 2),
+    subtotal DECIMAL(18, 2),
+    discount DECIMAL(18, 2),
+    shipping DECIMAL(18, 2),
+    tax DECIMAL(18, 2),
+    total DECIMAL(18, 2),
+    refunded DECIMAL(18, 2),
+    channel VARCHAR,
+    country VARCHAR,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (order_id)
+);
+CREATE TABLE order_lines (
+    order_id VARCHAR NOT NULL,
+    line_no BIGINT NOT NULL,
+    sku VARCHAR,
+    product_name VARCHAR,
+    product_category VARCHAR,
+    quantity DECIMAL(18, 4),
+    unit_price DECIMAL(18, 2),
+    unit_cost DECIMAL(18, 2),
+    discount DECIMAL(18, 2),
+    line_total DECIMAL(18, 2),
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (order_id, line_no)
+);
+CREATE TABLE products (
+    sku VARCHAR NOT NULL,
+    name VARCHAR,
+    category VARCHAR,
+    unit_cost DECIMAL(18, 2),
+    price DECIMAL(18, 2),
+    stock_on_hand DECIMAL(18, 4),
+    lead_time_days DOUBLE,
+    vendor VARCHAR,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (sku)
+);
+CREATE TABLE subscriptions (
+    subscription_id VARCHAR NOT NULL,
+    customer_id VARCHAR,
+    plan VARCHAR,
+    started_at TIMESTAMPTZ,
+    trial_ends_at TIMESTAMPTZ,
+    canceled_at TIMESTAMPTZ,
+    ended_at TIMESTAMPTZ,
+    mrr DECIMAL(18, 2),
+    currency VARCHAR,
+    billing_interval VARCHAR,
+    status VARCHAR,
+    cancellation_reason VARCHAR,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (subscription_id)
+);
+CREATE TABLE marketing_spend (
+    date DATE NOT NULL,
+    channel VARCHAR NOT NULL,
+    campaign VARCHAR NOT NULL,
+    spend DECIMAL(18, 2),
+    impressions BIGINT,
+    clicks BIGINT,
+    conversions DOUBLE,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (date, channel, campaign)
+);
+CREATE TABLE web_events (
+    event_id VARCHAR NOT NULL,
+    session_id VARCHAR,
+    customer_id VARCHAR,
+    occurred_at TIMESTAMPTZ,
+    step VARCHAR,
+    channel VARCHAR,
+    device VARCHAR,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (event_id)
+);
+CREATE TABLE deals (
+    deal_id VARCHAR NOT NULL,
+    name VARCHAR,
+    customer_id VARCHAR,
+    created_at TIMESTAMPTZ,
+    stage VARCHAR,
+    pipeline VARCHAR,
+    amount DECIMAL(18, 2),
+    closed_at TIMESTAMPTZ,
+    won BOOLEAN,
+    owner VARCHAR,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (deal_id)
+);
+CREATE TABLE invoices (
+    invoice_id VARCHAR NOT NULL,
+    customer_id VARCHAR,
+    issued_at TIMESTAMPTZ,
+    due_at TIMESTAMPTZ,
+    amount DECIMAL(18, 2),
+    tax DECIMAL(18, 2),
+    currency VARCHAR,
+    paid_at TIMESTAMPTZ,
+    paid_amount DECIMAL(18, 2),
+    status VARCHAR,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (invoice_id)
+);
+CREATE TABLE expenses (
+    expense_id VARCHAR NOT NULL,
+    incurred_at TIMESTAMPTZ,
+    category VARCHAR,
+    vendor VARCHAR,
+    amount DECIMAL(18, 2),
+    due_at TIMESTAMPTZ,
+    paid_at TIMESTAMPTZ,
+    recurring BOOLEAN,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (expense_id)
+);
+CREATE TABLE tickets (
+    ticket_id VARCHAR NOT NULL,
+    customer_id VARCHAR,
+    opened_at TIMESTAMPTZ,
+    first_response_at TIMESTAMPTZ,
+    resolved_at TIMESTAMPTZ,
+    category VARCHAR,
+    channel VARCHAR,
+    csat DOUBLE,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (ticket_id)
+);
+CREATE TABLE processes (
+    process_id VARCHAR NOT NULL,
+    name VARCHAR,
+    department VARCHAR,
+    runs_per_month DOUBLE,
+    minutes_per_run DOUBLE,
+    error_rate DOUBLE,
+    error_cost DECIMAL(18, 2),
+    hourly_cost DECIMAL(18, 2),
+    touches_customers BOOLEAN,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (process_id)
+);
+CREATE TABLE fx_rates (
+    currency VARCHAR NOT NULL,
+    date DATE NOT NULL,
+    rate DOUBLE,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (currency, date)
+)
+;
+CREATE TABLE _meta (
+    key VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
+CREATE TABLE _imports (
+    import_id VARCHAR PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    files VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ NOT NULL,
+    rows_read BIGINT NOT NULL,
+    inserted BIGINT NOT NULL,
+    updated BIGINT NOT NULL,
+    unchanged BIGINT NOT NULL,
+    details VARCHAR NOT NULL
+)
+"""
+
+
+def _split(sql: str) -> tuple[str, ...]:
+    return tuple(s.strip() for s in sql.split(";") if s.strip())
+
+
+DUCKDB_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "canonical business tables, metadata and import log", _split(_V1_BUSINESS_TABLES)),
+)
+
+SQLITE_MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "audit log",
+        (
+            """CREATE TABLE audit_log (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                detail TEXT NOT NULL
+            )""",
+            "CREATE INDEX audit_log_at ON audit_log (at)",
+        ),
+    ),
+)
+
+
+def duckdb_version(con: duckdb.DuckDBPyConnection) -> int:
+    """Return the schema version of a workspace's DuckDB file (0 when it is empty)."""
+    exists = scalar(
+        con, "SELECT count(*) FROM information_schema.tables WHERE table_name = '_meta'"
+    )
+    if not exists:
+        return 0
+    value = scalar(con, "SELECT value FROM _meta WHERE key = 'schema_version'")
+    return int(value) if value is not None else 0
+
+
+def _check_target(current: int, migrations: Sequence[Migration], what: str) -> int:
+    latest = migrations[-1].version if migrations else 0
+    if current > latest:
+        raise MigrationError(
+            f"the {what} has schema version {current} but this smbgrowth only knows up to "
+            f"{latest}; upgrade smbgrowth to open it"
+        )
+    return latest
+
+
+def migrate_duckdb(
+    con: duckdb.DuckDBPyConnection,
+    migrations: Sequence[Migration] = DUCKDB_MIGRATIONS,
+    target: int | None = None,
+) -> int:
+    """Bring the DuckDB file to ``target`` (default: latest), each step in one transaction."""
+    current = duckdb_version(con)
+    latest = _check_target(current, migrations, "workspace database")
+    target = latest if target is None else target
+    for m in migrations:
+        if current < m.version <= target:
+            run(con, "BEGIN TRANSACTION")
+            try:
+                for stmt in m.statements:
+                    run(con, stmt)
+                con.execute(
+                    "INSERT OR REPLACE INTO _meta VALUES ('schema_version', ?)", [str(m.version)]
+                ).fetchall()
+                run(con, "COMMIT")
+            except duckdb.Error as exc:
+                run(con, "ROLLBACK")
+                raise MigrationError(
+                    f"migration {m.version} ({m.description}) failed: {exc}"
+                ) from exc
+            current = m.version
+    return current
+
+
+def migrate_sqlite(
+    con: sqlite3.Connection,
+    migrations: Sequence[Migration] = SQLITE_MIGRATIONS,
+) -> int:
+    """Bring the operational SQLite file to the latest version (``PRAGMA user_version``)."""
+    current = int(con.execute("PRAGMA user_version").fetchone()[0])
+    _check_target(current, migrations, "operational database")
+    for m in migrations:
+        if m.version > current:
+            try:
+                with con:
+                    for stmt in m.statements:
+                        con.execute(stmt)
+                    con.execute(f"PRAGMA user_version = {int(m.version)}")
+            except sqlite3.Error as exc:
+                raise MigrationError(
+                    f"operational migration {m.version} ({m.description}) failed: {exc}"
+                ) from exc
+            current = m.version
+    return current
