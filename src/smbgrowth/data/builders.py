@@ -1,0 +1,266 @@
+"""From a file's parsed fields to canonical rows, as SQL over the staged table.
+
+Each builder returns the outputs of one file: for each canonical table it fills,
+a temporary relation with that table's columns (only those the file provides)
+plus ``_row`` (the first spreadsheet row behind each output row), and whether
+the file is the *primary* record of that table (its values overwrite) or only
+*derived* from it (customers and products seen in orders: fill gaps, never
+erase).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+
+from smbgrowth.data.duck import run
+from smbgrowth.data.fields import customer_column
+from smbgrowth.data.schema import get_table
+
+__all__ = ["Output", "build_outputs"]
+
+Mode = Literal["primary", "derived"]
+
+
+@dataclass(frozen=True)
+class Output:
+    """Rows for one canonical table produced by one file."""
+
+    table: str
+    relation: str
+    columns: tuple[str, ...]
+    mode: Mode
+    #: For order lines: the file holds all lines of its orders, so lines beyond
+    #: those it lists are stale and removed.
+    replace_children_of: str | None = None
+
+
+# Order statuses across platforms, normalised.
+_STATUS = """CASE
+  WHEN {cancelled} IS NOT NULL THEN 'cancelled'
+  WHEN lower({status}) IN ('cancelled', 'canceled', 'wc-cancelled', 'voided', 'void', 'trash')
+       THEN 'cancelled'
+  WHEN lower({status}) IN ('failed', 'wc-failed', 'declined', 'expired') THEN 'failed'
+  WHEN lower({status}) IN ('refunded', 'wc-refunded') THEN 'refunded'
+  WHEN lower({status}) IN ('partially_refunded', 'partially refunded') THEN 'partially_refunded'
+  WHEN lower({status}) IN ('pending', 'wc-pending', 'on-hold', 'wc-on-hold', 'authorized',
+       'unpaid', 'awaiting payment', 'draft') THEN 'pending'
+  WHEN coalesce({refunded}, 0) > 0 AND coalesce({refunded}, 0) >= coalesce({total}, 0)
+       THEN 'refunded'
+  WHEN coalesce({refunded}, 0) > 0 THEN 'partially_refunded'
+  ELSE 'completed'
+END"""
+
+_CUSTOMER_DATE = {
+    "order_lines": "ordered_at",
+    "orders": "ordered_at",
+    "invoices": "issued_at",
+    "subscriptions": "started_at",
+    "deals": "created_at",
+    "tickets": "opened_at",
+    "web_events": "occurred_at",
+}
+
+
+def _first(col: str) -> str:
+    """First non-null value in file order."""
+    return f"arg_min({col}, _row) FILTER (WHERE {col} IS NOT NULL)"
+
+
+def _last(col: str) -> str:
+    """Last non-null value in file order."""
+    return f"arg_max({col}, _row) FILTER (WHERE {col} IS NOT NULL)"
+
+
+def _create(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+    run(con, f"DROP TABLE IF EXISTS {name}")
+    run(con, f"CREATE TEMP TABLE {name} AS {sql}")
+
+
+def _customers(
+    con: duckdb.DuckDBPyConnection, stg: str, present: set[str], target: str, suffix: str
+) -> Output | None:
+    if "customer_id" not in present:
+        return None
+    cols = {"customer_id": "customer_id"}
+    for fld in sorted(present):
+        column = customer_column(fld)
+        if column is not None:
+            cols[column] = _last(fld)
+    date = _CUSTOMER_DATE.get(target)
+    if date and date in present:
+        cols["created_at"] = f"min({date})"
+    if len(cols) == 1 and target == "customers":
+        return None
+    rel = f"_out_customers{suffix}"
+    select = ", ".join(f"{expr} AS {name}" for name, expr in cols.items())
+    _create(
+        con,
+        rel,
+        f"SELECT {select}, min(_row) AS _row FROM {stg} "
+        f"WHERE customer_id IS NOT NULL GROUP BY customer_id",
+    )
+    return Output("customers", rel, tuple(cols), "derived")
+
+
+_ORDER_LEVEL = (
+    "order_number",
+    "customer_id",
+    "ordered_at",
+    "fulfilled_at",
+    "cancelled_at",
+    "currency",
+    "total_original",
+    "subtotal",
+    "discount",
+    "shipping",
+    "tax",
+    "total",
+    "refunded",
+    "channel",
+    "country",
+    "status",
+)
+
+
+def _order_columns(present: set[str], agg: bool) -> dict[str, str]:
+    """SQL for each orders column from staged fields (aggregated per order when ``agg``)."""
+    pick = _first if agg else (lambda c: c)
+    cols: dict[str, str] = {"order_id": "order_id"}
+    for name in _ORDER_LEVEL:
+        if name in present:
+            cols[name] = pick(name)
+    if agg:
+        cols["subtotal"] = (
+            f"coalesce({pick('subtotal')}, sum(_line_total))"
+            if "subtotal" in present
+            else "sum(_line_total)"
+        )
+    if "total" not in present:
+        parts = [cols.get("subtotal", "NULL")]
+        parts += [f"- coalesce({cols['discount']}, 0)"] if "discount" in cols else []
+        parts += [f"+ coalesce({cols[c]}, 0)" for c in ("shipping", "tax") if c in cols]
+        cols["total"] = " ".join(parts)
+    cols["status"] = _STATUS.format(
+        cancelled=cols.get("cancelled_at", "NULL"),
+        status=cols.get("status", "NULL"),
+        refunded=cols.get("refunded", "NULL"),
+        total=cols["total"],
+    )
+    return cols
+
+
+def _orders_from_lines(
+    con: duckdb.DuckDBPyConnection, stg: str, present: set[str], suffix: str
+) -> list[Output]:
+    line_total = (
+        "coalesce(line_total, quantity * unit_price - coalesce(line_discount, 0))"
+        if {"quantity", "unit_price"} <= present and "line_total" in present
+        else "line_total"
+        if "line_total" in present
+        else "quantity * unit_price - coalesce(line_discount, 0)"
+        if {"quantity", "unit_price", "line_discount"} <= present
+        else "quantity * unit_price"
+        if {"quantity", "unit_price"} <= present
+        else "NULL"
+    )
+    lines = f"_lines{suffix}"
+    _create(con, lines, f"SELECT *, CAST({line_total} AS DECIMAL(18, 2)) AS _line_total FROM {stg}")
+    cols = _order_columns(present, agg=True)
+    orders = f"_out_orders{suffix}"
+    select = ", ".join(f"{expr} AS {name}" for name, expr in cols.items())
+    _create(
+        con,
+        orders,
+        f"SELECT {select}, min(_row) AS _row FROM {lines} GROUP BY order_id",
+    )
+    lcols: dict[str, str] = {
+        "order_id": "order_id",
+        "line_no": "coalesce(line_no, row_number() OVER (PARTITION BY order_id ORDER BY _row))"
+        if "line_no" in present
+        else "row_number() OVER (PARTITION BY order_id ORDER BY _row)",
+    }
+    for name in ("sku", "product_name", "product_category", "quantity", "unit_cost"):
+        if name in present:
+            lcols[name] = name
+    if "unit_price" in present:
+        lcols["unit_price"] = "unit_price"
+    elif "quantity" in present:
+        lcols["unit_price"] = "CAST(_line_total / nullif(quantity, 0) AS DECIMAL(18, 2))"
+    if "line_discount" in present:
+        lcols["discount"] = "line_discount"
+    lcols["line_total"] = "_line_total"
+    order_lines = f"_out_order_lines{suffix}"
+    select = ", ".join(f"{expr} AS {name}" for name, expr in lcols.items())
+    _create(con, order_lines, f"SELECT {select}, _row FROM {lines}")
+    outputs = [
+        Output("orders", orders, tuple(cols), "primary"),
+        Output("order_lines", order_lines, tuple(lcols), "primary", replace_children_of="order_id"),
+    ]
+    if "sku" in present:
+        pcols = {"sku": "sku"}
+        for field, column in (
+            ("product_name", "name"),
+            ("product_category", "category"),
+            ("unit_cost", "unit_cost"),
+            ("unit_price", "price"),
+        ):
+            if field in present:
+                pcols[column] = _last(field)
+        products = f"_out_products{suffix}"
+        select = ", ".join(f"{expr} AS {name}" for name, expr in pcols.items())
+        _create(
+            con,
+            products,
+            f"SELECT {select}, min(_row) AS _row FROM {stg} WHERE sku IS NOT NULL GROUP BY sku",
+        )
+        outputs.append(Output("products", products, tuple(pcols), "derived"))
+    return outputs
+
+
+def _plain(
+    con: duckdb.DuckDBPyConnection, stg: str, present: set[str], target: str, suffix: str
+) -> Output:
+    table = get_table(target)
+    if target == "orders":
+        cols = _order_columns(present, agg=False)
+    else:
+        cols = {c: c for c in table.column_names if c in present}
+    rel = f"_out_{target}{suffix}"
+    if target == "marketing_spend":
+        # Ad exports often break a campaign-day into ad sets or ads: sum them.
+        keys = ", ".join(table.key)
+        sums = [
+            f"sum({c}) AS {c}"
+            for c in ("spend", "impressions", "clicks", "conversions")
+            if c in cols
+        ]
+        _create(
+            con,
+            rel,
+            f"SELECT {keys}, {', '.join(sums)}, min(_row) AS _row FROM {stg} GROUP BY {keys}",
+        )
+        return Output(target, rel, tuple([*table.key, *(c for c in cols if c not in table.key)]), "primary")
+    select = ", ".join(f"{expr} AS {name}" for name, expr in cols.items())
+    _create(con, rel, f"SELECT {select}, _row FROM {stg}")
+    return Output(target, rel, tuple(cols), "primary")
+
+
+def build_outputs(
+    con: duckdb.DuckDBPyConnection, stg: str, present: set[str], target: str, suffix: str
+) -> list[Output]:
+    """Build the canonical rows of one staged file; customers first, then the rest."""
+    outputs: list[Output] = []
+    customers = _customers(con, stg, present, target, suffix)
+    if target == "order_lines":
+        main = _orders_from_lines(con, stg, present, suffix)
+    else:
+        main = [_plain(con, stg, present, target, suffix)]
+    if customers is not None and target != "customers":
+        outputs.append(customers)
+    # Products before lines and customers before orders, so that readers of the
+    # import log see parents first.
+    outputs.extend(sorted(main, key=lambda o: o.table != "products"))
+    return outputs

@@ -1,0 +1,572 @@
+"""Importing export files into a workspace: all or nothing, idempotent, explained.
+
+The steps for each file: read it as text into DuckDB (:mod:`readers`), let
+the source decide the plan (:mod:`sources`), parse every field in SQL and stop
+at the first bad cell with its file, row, column and value (:mod:`parsing`),
+build canonical rows (:mod:`builders`), then upsert them by key. All files of
+one import share one transaction: a bad cell in the third file leaves the
+workspace exactly as it was. Re-importing the same export changes no row (not
+even ``imported_at``); a corrected export updates the rows whose values changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from smbgrowth.data.builders import Output, build_outputs
+from smbgrowth.data.duck import one, run, scalar
+from smbgrowth.data.fields import target_fields
+from smbgrowth.data.parsing import (
+    EXPECTED,
+    detect_date_format,
+    install_macros,
+    parse_expr,
+    quote_ident,
+    sql_literal,
+)
+from smbgrowth.data.plan import FilePlan, ImportOptions
+from smbgrowth.data.readers import RawFile, read_raw
+from smbgrowth.data.schema import get_table
+from smbgrowth.data.workspace import Workspace
+from smbgrowth.errors import DataError, MappingError, SmbGrowthError, ValidationError
+
+__all__ = ["FileImport", "ImportResult", "TableChange", "import_files"]
+
+Progress = Callable[[str, float], None]
+
+# Fields whose value is compared case-insensitively and stored lower-case.
+_LOWER = {"customer_email", "email"}
+# Money fields converted to the reporting currency when a row has another currency.
+_FX_FIELDS = {
+    "orders": ("ordered_at", ("subtotal", "discount", "shipping", "tax", "total", "refunded")),
+    "order_lines": (
+        "ordered_at",
+        (
+            "subtotal",
+            "discount",
+            "shipping",
+            "tax",
+            "total",
+            "refunded",
+            "unit_price",
+            "unit_cost",
+            "line_discount",
+            "line_total",
+        ),
+    ),
+    "invoices": ("issued_at", ("amount", "tax", "paid_amount")),
+    "subscriptions": ("started_at", ("mrr",)),
+}
+# Fields that every row of a table needs, beyond its key.
+_NEEDED = {
+    "orders": ("ordered_at", "total"),
+    "subscriptions": ("customer_id", "started_at"),
+    "marketing_spend": ("spend",),
+    "web_events": ("occurred_at", "step"),
+    "deals": ("created_at",),
+    "invoices": ("issued_at", "amount"),
+    "expenses": ("incurred_at", "amount"),
+    "tickets": ("opened_at",),
+    "processes": ("name",),
+    "fx_rates": ("rate",),
+}
+
+
+@dataclass
+class TableChange:
+    """What one import did to one table."""
+
+    table: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+
+
+@dataclass
+class FileImport:
+    """What one file contributed."""
+
+    file: str
+    target: str
+    label: str
+    rows_read: int
+    rows_skipped: int
+    encoding: str
+    mapping: dict[str, str]
+    mapping_guessed: bool
+    date_formats: dict[str, str]
+    tables: list[TableChange]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    """The outcome of one import run (also written to the workspace's import log)."""
+
+    import_id: str
+    source: str
+    dry_run: bool
+    files: list[FileImport]
+
+    def totals(self) -> dict[str, TableChange]:
+        """Changes summed per table over all files."""
+        out: dict[str, TableChange] = {}
+        for f in self.files:
+            for t in f.tables:
+                acc = out.setdefault(t.table, TableChange(t.table))
+                acc.rows += t.rows
+                acc.inserted += t.inserted
+                acc.updated += t.updated
+                acc.unchanged += t.unchanged
+                acc.removed += t.removed
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary with stable keys (``smbgrowth import --json``)."""
+        return {
+            "import_id": self.import_id,
+            "source": self.source,
+            "dry_run": self.dry_run,
+            "files": [asdict(f) for f in self.files],
+            "tables": {name: asdict(t) for name, t in self.totals().items()},
+        }
+
+
+def _sha256(paths: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for p in paths:
+        with p.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _date_formats(
+    con: duckdb.DuckDBPyConnection, raw: RawFile, plan: FilePlan, kinds: dict[str, str]
+) -> dict[str, str]:
+    formats: dict[str, str] = {}
+    for fld, header in plan.columns.items():
+        if kinds.get(fld) not in ("timestamp", "date"):
+            continue
+        if plan.date_format:
+            formats[fld] = plan.date_format
+        else:
+            formats[fld] = detect_date_format(
+                con,
+                raw.relation,
+                header,
+                file=raw.path.name,
+                header=header,
+                prefer_day_first=plan.day_first,
+            )
+    return formats
+
+
+def _stage(
+    con: duckdb.DuckDBPyConnection,
+    ws: Workspace,
+    raw: RawFile,
+    plan: FilePlan,
+    stg: str,
+) -> tuple[dict[str, str], int]:
+    """Parse every field into the temporary table ``stg``; stop at the first bad cell.
+
+    Returns the date layout chosen per date field and the number of rows staged.
+    """
+    fields = target_fields(plan.target)
+    kinds = {name: f.kind for name, f in fields.items()}
+    kinds.update({name: kind for name, (_, kind) in plan.extra.items()})
+    sources = dict(plan.columns)
+    sources.update({name: header for name, (header, _) in plan.extra.items()})
+    formats = _date_formats(con, raw, plan, kinds)
+    tz = ws.time_zone
+
+    parsed: list[str] = ["_row"]
+    checks: list[tuple[str, str]] = []
+    for name, header in sources.items():
+        kind = kinds[name]
+        col = quote_ident(header)
+        expr = parse_expr(
+            kind,
+            col,
+            date_format=formats.get(name, plan.date_format),
+            time_zone=plan.time_zones.get(name, tz),
+            decimal=plan.decimal,
+        )
+        if name in _LOWER:
+            expr = f"lower({expr})"
+        parsed.append(f"{expr} AS {quote_ident(name)}")
+        if kind != "text":
+            flag = quote_ident(f"_has_{name}")
+            parsed.append(f"sg_text({col}) IS NOT NULL AS {flag}")
+            checks.append((name, f"{flag} AND {quote_ident(name)} IS NULL"))
+    for name, value in plan.constants.items():
+        parsed.append(f"{parse_expr(kinds[name], sql_literal(value))} AS {quote_ident(name)}")
+
+    err = (
+        "CASE " + " ".join(f"WHEN {cond} THEN {sql_literal(n)}" for n, cond in checks) + " END"
+        if checks
+        else "NULL"
+    )
+    flags = [quote_ident(f"_has_{n}") for n, _ in checks]
+    exclude = f" EXCLUDE ({', '.join(flags)})" if flags else ""
+    where = f" WHERE {plan.row_filter}" if plan.row_filter else ""
+    inner = f"SELECT {', '.join(parsed)} FROM {raw.relation}{where}"
+    checked = f"SELECT *{exclude}, {err} AS _err FROM ({inner})"
+
+    present = set(sources) | set(plan.constants)
+    layers: list[dict[str, str]] = []
+    if "customer_id" in kinds and "customer_id" not in present and "customer_email" in present:
+        layers.append({"customer_id": "customer_email"})
+    layers.append(dict(plan.derive))
+    query = checked
+    for layer in layers:
+        if not layer:
+            continue
+        replaced = {k: v for k, v in layer.items() if k in present}
+        added = {k: v for k, v in layer.items() if k not in present}
+        replace = (
+            f" REPLACE ({', '.join(f'{v} AS {quote_ident(k)}' for k, v in replaced.items())})"
+            if replaced
+            else ""
+        )
+        extra = "".join(f", {v} AS {quote_ident(k)}" for k, v in added.items())
+        query = f"SELECT *{replace}{extra} FROM ({query})"
+        present |= set(added)
+    run(con, f"DROP TABLE IF EXISTS {stg}")
+    run(con, f"CREATE TEMP TABLE {stg} AS {query}")
+
+    bad = one(con, f"SELECT _row, _err FROM {stg} WHERE _err IS NOT NULL ORDER BY _row LIMIT 1")
+    if bad is not None:
+        row, name = bad
+        header = sources[name]
+        value = scalar(
+            con, f"SELECT {quote_ident(header)} FROM {raw.relation} WHERE _row = ?", [row]
+        )
+        kind = kinds[name]
+        expected = EXPECTED[kind]
+        if kind in ("timestamp", "date") and formats.get(name) not in (None, "iso"):
+            expected += f" in the layout {formats[name]!r}"
+        raise ValidationError(
+            f"{raw.path.name}, row {row}, column {header!r} ({name}): {value!r} is not "
+            f"{expected}; correct the cell, or fix the mapping",
+            file=raw.path.name,
+            row=int(row),
+            column=header,
+            value=str(value),
+            expected=expected,
+        )
+    kept = int(scalar(con, f"SELECT count(*) FROM {stg}"))
+    return formats, kept
+
+
+def _convert_currency(
+    con: duckdb.DuckDBPyConnection, ws: Workspace, raw: RawFile, plan: FilePlan, stg: str
+) -> None:
+    """Convert money fields of rows in another currency using the workspace's fx_rates."""
+    spec = _FX_FIELDS.get(plan.target)
+    cols = set(run(con, f"SELECT column_name FROM (DESCRIBE {stg})"))
+    names = {c[0] for c in cols}
+    if spec is None or "currency" not in names:
+        return
+    date_field, money = spec
+    reporting = ws.reporting_currency
+    run(con, f"UPDATE {stg} SET currency = upper(currency)")
+    todo = f"currency <> {sql_literal(reporting)}"
+    if "_converted" in names:
+        todo += " AND NOT coalesce(_converted, false)"
+    foreign = scalar(con, f"SELECT count(*) FROM {stg} WHERE {todo}")
+    if "total" in names and "total_original" not in names:
+        run(con, f"ALTER TABLE {stg} ADD COLUMN total_original DECIMAL(18, 2)")
+        run(con, f"UPDATE {stg} SET total_original = total")
+    if not foreign:
+        return
+    if date_field not in names:
+        raise DataError(
+            f"{raw.path.name}: rows are in currencies other than {reporting} but the file has "
+            f"no {date_field} to pick the exchange rate"
+        )
+    run(con, f"ALTER TABLE {stg} ADD COLUMN _fx DOUBLE")
+    run(
+        con,
+        f"""UPDATE {stg} SET _fx = r.rate FROM (
+              SELECT s._row, f.rate FROM {stg} s ASOF LEFT JOIN fx_rates f
+              ON f.currency = s.currency AND f.date <= CAST(s.{date_field} AS DATE)
+              WHERE s.{todo}) r
+            WHERE {stg}._row = r._row""",
+    )
+    missing = one(
+        con,
+        f"SELECT _row, currency, CAST({date_field} AS DATE) FROM {stg} "
+        f"WHERE {todo} AND _fx IS NULL ORDER BY _row LIMIT 1",
+    )
+    if missing is not None:
+        row, currency, day = missing
+        raise DataError(
+            f"{raw.path.name}, row {row}: amount in {currency} on {day} but the workspace has no "
+            f"{currency}→{reporting} rate on or before that day; import rates with "
+            f"`smbgrowth import csv rates.csv --table fx_rates` (columns currency, date, rate)"
+        )
+    present = [m for m in money if m in names]
+    sets = ", ".join(
+        f"{m} = CAST(round({m} * _fx, 2) AS DECIMAL(18, 2))" for m in present
+    )
+    if sets:
+        run(con, f"UPDATE {stg} SET {sets} WHERE {todo}")
+
+
+def _check_output(con: duckdb.DuckDBPyConnection, raw: RawFile, plan: FilePlan, out: Output) -> None:
+    """Keys present, needed fields present, no key repeated with different values."""
+    table = get_table(out.table)
+    if out.mode == "primary":
+        needed = [c for c in (*table.key, *_NEEDED.get(out.table, ())) if c in table.column_names]
+        for column in needed:
+            if column not in out.columns:
+                raise MappingError(
+                    f"{raw.path.name}: no column provides {column} for {out.table}; "
+                    f"map it with --mapping (field {column}) or use a file that has it"
+                )
+            row = scalar(
+                con,
+                f"SELECT min(_row) FROM {out.relation} WHERE {quote_ident(column)} IS NULL",
+            )
+            if row is not None:
+                header = plan.columns.get(column, column)
+                raise ValidationError(
+                    f"{raw.path.name}, row {row}, column {header!r} ({column}): the value is "
+                    f"empty but every {out.table} row needs one; fill it in or drop the row",
+                    file=raw.path.name,
+                    row=int(row),
+                    column=header,
+                    value="",
+                    expected=f"a {column}",
+                )
+    key = ", ".join(quote_ident(k) for k in table.key)
+    values = ", ".join(quote_ident(c) for c in out.columns)
+    clash = one(
+        con,
+        f"""SELECT {key}, min(_row), max(_row) FROM {out.relation}
+            GROUP BY {key}
+            HAVING count(DISTINCT md5(CAST(row({values}) AS VARCHAR))) > 1
+            ORDER BY min(_row) LIMIT 1""",
+    )
+    if clash is not None:
+        keyval = ", ".join(str(v) for v in clash[: len(table.key)])
+        first, last = clash[-2], clash[-1]
+        raise ValidationError(
+            f"{raw.path.name}, rows {first} and {last}: {out.table} {keyval} appears twice with "
+            f"different values; remove the duplicate row",
+            file=raw.path.name,
+            row=int(last),
+        )
+
+
+def _upsert(
+    con: duckdb.DuckDBPyConnection, out: Output, source: str, now: datetime
+) -> TableChange:
+    table = get_table(out.table)
+    key = list(table.key)
+    values = [c for c in out.columns if c not in key]
+    rel = f"{out.relation}_u"
+    cols = ", ".join(quote_ident(c) for c in out.columns)
+    keys = ", ".join(quote_ident(k) for k in key)
+    run(con, f"DROP TABLE IF EXISTS {rel}")
+    run(
+        con,
+        f"CREATE TEMP TABLE {rel} AS SELECT DISTINCT ON ({keys}) {cols} "
+        f"FROM {out.relation} ORDER BY {keys}, _row",
+    )
+    match = " AND ".join(f"t.{quote_ident(k)} = n.{quote_ident(k)}" for k in key)
+    change = TableChange(out.table, rows=int(scalar(con, f"SELECT count(*) FROM {rel}")))
+    if values:
+        if out.mode == "primary":
+            new = {c: f"n.{quote_ident(c)}" for c in values}
+        else:
+            new = {
+                c: (
+                    f"least(t.{quote_ident(c)}, n.{quote_ident(c)})"
+                    if c == "created_at"
+                    else f"coalesce(n.{quote_ident(c)}, t.{quote_ident(c)})"
+                )
+                for c in values
+            }
+        differs = " OR ".join(f"t.{quote_ident(c)} IS DISTINCT FROM {new[c]}" for c in values)
+        assignments = ", ".join(f"{quote_ident(c)} = {expr}" for c, expr in new.items())
+        updated = run(
+            con,
+            f"UPDATE {out.table} AS t SET {assignments}, source = ?, imported_at = ? "
+            f"FROM {rel} n WHERE {match} AND ({differs})",
+            [source, now],
+        )
+        change.updated = int(updated[0][0]) if updated else 0
+    inserted = run(
+        con,
+        f"INSERT INTO {out.table} ({cols}, source, imported_at) "
+        f"SELECT {', '.join(f'n.{quote_ident(c)}' for c in out.columns)}, ?, ? FROM {rel} n "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {out.table} t WHERE {match})",
+        [source, now],
+    )
+    change.inserted = int(inserted[0][0]) if inserted else 0
+    change.unchanged = change.rows - change.inserted - change.updated
+    if out.replace_children_of:
+        parent = quote_ident(out.replace_children_of)
+        removed = run(
+            con,
+            f"""DELETE FROM {out.table} AS t WHERE {parent} IN (SELECT {parent} FROM {rel})
+                AND NOT EXISTS (SELECT 1 FROM {rel} n WHERE {match})""",
+        )
+        change.removed = int(removed[0][0]) if removed else 0
+    return change
+
+
+def _formula_warning(con: duckdb.DuckDBPyConnection, stg: str, plan: FilePlan) -> str | None:
+    fields = target_fields(plan.target)
+    text = [
+        quote_ident(n)
+        for n in plan.columns
+        if n in fields and fields[n].kind == "text" and n not in ("customer_phone", "phone")
+    ]
+    if not text:
+        return None
+    cond = " OR ".join(f"regexp_matches({c}, '^[=+@-]')" for c in text)
+    count = scalar(con, f"SELECT count(*) FROM {stg} WHERE {cond}")
+    if not count:
+        return None
+    return (
+        f"{count} row(s) have text starting with =, +, - or @ that a spreadsheet would run "
+        "as a formula; they are stored as plain text"
+    )
+
+
+def import_files(
+    ws: Workspace,
+    source: str,
+    files: Sequence[str | Path],
+    options: ImportOptions | None = None,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import export files of one source into the workspace, all or nothing.
+
+    Parameters
+    ----------
+    ws:
+        The open workspace.
+    source:
+        ``csv``, ``shopify``, ``stripe``, ``woocommerce``, ``xero``, ``quickbooks``,
+        ``hubspot`` or ``ads`` (see :func:`smbgrowth.data.sources.get_source`).
+    files:
+        Paths of the exports.
+    options:
+        Table, mapping file, date format, decimal separator, ad channel.
+    dry_run:
+        Read, parse and check everything, report what would change, write nothing.
+    """
+    from smbgrowth.data.sources import get_source
+
+    options = options or ImportOptions()
+    handler = get_source(source)
+    paths = [Path(f) for f in files]
+    if not paths:
+        raise DataError("no files given; name at least one export file to import")
+    con = ws.duck
+    install_macros(con)
+    import_id = uuid.uuid4().hex[:12]
+    started = datetime.now(UTC)
+    results: list[FileImport] = []
+    run(con, "BEGIN TRANSACTION")
+    try:
+        for i, path in enumerate(paths):
+            if progress:
+                progress(f"reading {path.name}", i / len(paths))
+            skip = handler.skip_rows(path, options)
+            raw = read_raw(con, path, f"_raw{i}", skip_rows=skip, sheet=options.sheet)
+            plans = handler.plan(raw, options, ws)
+            staged_rows = 0
+            for j, plan in enumerate(plans):
+                stg = f"_stg{i}_{j}"
+                formats, kept = _stage(con, ws, raw, plan, stg)
+                staged_rows += kept
+                _convert_currency(con, ws, raw, plan, stg)
+                present = {
+                    r[0] for r in run(con, f"SELECT column_name FROM (DESCRIBE {stg})")
+                } - {"_row", "_err", "_converted"}
+                outputs = build_outputs(con, stg, present, plan.target, f"{i}_{j}")
+                for out in outputs:
+                    _check_output(con, raw, plan, out)
+                label = f"{source}:{path.name}"
+                changes = [_upsert(con, out, label, started) for out in outputs]
+                warnings = [w for w in (_formula_warning(con, stg, plan),) if w]
+                results.append(
+                    FileImport(
+                        file=str(path),
+                        target=plan.target,
+                        label=plan.label or plan.target,
+                        rows_read=raw.rows,
+                        rows_skipped=0,
+                        encoding=raw.encoding,
+                        mapping=dict(plan.columns),
+                        mapping_guessed=plan.guessed,
+                        date_formats=formats,
+                        tables=changes,
+                        warnings=warnings,
+                    )
+                )
+                for rel in (stg, *(o.relation for o in outputs)):
+                    run(con, f"DROP TABLE IF EXISTS {rel}")
+                    run(con, f"DROP TABLE IF EXISTS {rel}_u")
+            skipped = raw.rows - staged_rows
+            if skipped > 0 and plans:
+                last = results[-1]
+                last.rows_skipped = skipped
+                last.warnings.append(
+                    f"{skipped} row(s) skipped (subtotals, blank, section or unsupported rows)"
+                )
+            run(con, f"DROP TABLE IF EXISTS {raw.relation}")
+        result = ImportResult(import_id, source, dry_run, results)
+        if dry_run:
+            run(con, "ROLLBACK")
+            return result
+        totals = result.totals()
+        run(
+            con,
+            "INSERT INTO _imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                import_id,
+                source,
+                json.dumps([str(p) for p in paths]),
+                _sha256(paths),
+                started,
+                datetime.now(UTC),
+                sum(f.rows_read for f in results),
+                sum(t.inserted for t in totals.values()),
+                sum(t.updated for t in totals.values()),
+                sum(t.unchanged for t in totals.values()),
+                json.dumps(result.to_dict(), default=str),
+            ],
+        )
+        run(con, "COMMIT")
+    except SmbGrowthError:
+        run(con, "ROLLBACK")
+        raise
+    except duckdb.Error as exc:
+        run(con, "ROLLBACK")
+        first = str(exc).strip().splitlines()[0]
+        raise DataError(f"import failed and nothing was written: {first}") from exc
+    except BaseException:
+        run(con, "ROLLBACK")
+        raise
+    ws.audit("import", {"import_id": import_id, "source": source, "files": [str(p) for p in paths]})
+    return result
