@@ -266,7 +266,11 @@ def guess_mapping(target: str, headers: list[str] | tuple[str, ...]) -> dict[str
     mapping: dict[str, str] = {}
     fields = target_fields(target)
     # Exact canonical names first, so a file already in canonical form maps to itself.
+    # Only compound names (order_id, ordered_at): a bare "Discount" or "Total" header
+    # is matched through the spellings below, where its meaning is known.
     for name in fields:
+        if "_" not in name and target in ("orders", "order_lines"):
+            continue
         header = by_norm.get(normalise_header(name))
         if header is not None and header not in used:
             mapping[name] = header

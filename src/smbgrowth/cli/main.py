@@ -1,0 +1,295 @@
+"""The ``smbgrowth`` command: parse options, call one library function, print the result.
+
+Every command takes ``--workspace`` (default ``./smbgrowth-workspace`` or
+``$SMBGROWTH_WORKSPACE``) and ``--json``. Errors are one line on stderr and a
+non-zero exit status; with ``--json`` the error is also printed as
+``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from smbgrowth import __version__
+from smbgrowth.cli.output import Output
+from smbgrowth.data.importer import import_files
+from smbgrowth.data.plan import ImportOptions
+from smbgrowth.data.quality import workspace_status
+from smbgrowth.data.sources import SOURCES
+from smbgrowth.data.workspace import DUCKDB_FILE, Workspace, init_workspace, open_workspace
+from smbgrowth.errors import SmbGrowthError, WorkspaceError
+from smbgrowth.settings import ENV_WORKSPACE, resolve_workspace_path
+
+app = typer.Typer(
+    name="smbgrowth",
+    help="Growth engine for small and medium businesses: import your exports, then measure, "
+    "model, simulate and automate your growth.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help=f"Workspace folder [default: ./smbgrowth-workspace or ${ENV_WORKSPACE}]",
+        show_default=False,
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+@contextmanager
+def _errors(out: Output) -> Iterator[None]:
+    """Turn smbgrowth's errors into one line and exit status 1."""
+    try:
+        yield
+    except SmbGrowthError as exc:
+        out.error(str(exc))
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        out.error("interrupted; nothing half-written was kept")
+        raise typer.Exit(130) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"smbgrowth {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """smbgrowth command line."""
+
+
+@app.command()
+def init(
+    workspace: WorkspaceOpt = None,
+    currency: Annotated[str, typer.Option(help="Reporting currency (ISO 4217).")] = "USD",
+    time_zone: Annotated[
+        str, typer.Option("--time-zone", help="IANA time zone for days, weeks and months.")
+    ] = "UTC",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a workspace: a folder with a DuckDB file for business data and a SQLite file
+    for operational state."""
+    out = Output(as_json)
+    with _errors(out):
+        path = resolve_workspace_path(workspace)
+        ws = init_workspace(path, currency=currency, time_zone=time_zone)
+        info = {
+            "workspace": str(ws.path),
+            "reporting_currency": ws.reporting_currency,
+            "time_zone": ws.time_zone,
+            "schema_version": ws.schema_version,
+        }
+        ws.close()
+    if as_json:
+        out.json(info)
+    else:
+        out.console.print(
+            f"Created workspace [bold]{info['workspace']}[/] "
+            f"({info['reporting_currency']}, {info['time_zone']})."
+        )
+
+
+def _open(workspace: Path | None) -> Workspace:
+    return open_workspace(resolve_workspace_path(workspace))
+
+
+@app.command("import")
+def import_(
+    source: Annotated[str, typer.Argument(help=f"Export format: {', '.join(SOURCES)}.")],
+    files: Annotated[list[Path], typer.Argument(help="Export files (CSV, .xlsx or .parquet).")],
+    workspace: WorkspaceOpt = None,
+    table: Annotated[
+        str | None, typer.Option("--table", "-t", help="Target table (csv source).")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", "-m", help="Mapping YAML: file column per field.")
+    ] = None,
+    date_format: Annotated[
+        str | None, typer.Option("--date-format", help="strptime layout, e.g. '%d/%m/%Y'.")
+    ] = None,
+    decimal: Annotated[
+        str | None, typer.Option("--decimal", help="Decimal separator when ambiguous: . or ,")
+    ] = None,
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Channel of an ads export without one.")
+    ] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="Excel sheet name.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and show the mapping; write nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import exports into the workspace: all or nothing; re-importing changes nothing.
+
+    Without --mapping, well-known headers are recognised and the mapping used is printed.
+    A mapping file looks like:
+
+        table: order_lines
+        date_format: "%m/%d/%Y"
+        columns: {order_id: Order ID, ordered_at: Order Date, line_total: Sales}
+    """
+    out = Output(as_json)
+    with _errors(out):
+        if decimal not in (None, ".", ","):
+            raise SmbGrowthError(f"--decimal must be '.' or ',', not {decimal!r}")
+        options = ImportOptions(
+            table=table,
+            mapping_file=str(mapping) if mapping else None,
+            date_format=date_format,
+            decimal=decimal,
+            channel=channel,
+            sheet=sheet,
+        )
+        ws = _open(workspace)
+        try:
+            with out.progress("importing") as progress:
+                result = import_files(ws, source, files, options, dry_run=dry_run, progress=progress)
+        finally:
+            ws.close()
+    if as_json:
+        out.json(result.to_dict())
+        return
+    for f in result.files:
+        how = "guessed" if f.mapping_guessed else "mapped"
+        out.console.print(f"[bold]{Path(f.file).name}[/] → {f.label} ({f.rows_read} rows, {how})")
+        if f.mapping_guessed or dry_run:
+            for fld, header in f.mapping.items():
+                out.console.print(f"  {fld:<22} ← {header}", highlight=False)
+        for fld, fmt in f.date_formats.items():
+            if fmt != "iso":
+                out.console.print(f"  dates in {fld} read as {fmt}", highlight=False)
+        for w in f.warnings:
+            out.console.print(f"  [yellow]note:[/] {w}")
+    grid = Table("table", "rows", "inserted", "updated", "unchanged", "removed")
+    for t in result.totals().values():
+        grid.add_row(t.table, *(str(v) for v in (t.rows, t.inserted, t.updated, t.unchanged, t.removed)))
+    out.console.print(grid)
+    if dry_run:
+        out.console.print("[yellow]Dry run: nothing was written.[/]")
+
+
+@app.command()
+def status(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Show the tables, their row counts and date ranges, and data-quality warnings."""
+    out = Output(as_json)
+    with _errors(out):
+        ws = _open(workspace)
+        try:
+            st = workspace_status(ws)
+        finally:
+            ws.close()
+    if as_json:
+        out.json(st.to_dict())
+        return
+    out.console.print(
+        f"Workspace [bold]{st.path}[/] — {st.reporting_currency}, {st.time_zone}, "
+        f"schema v{st.schema_version}, {st.imports} import(s)"
+    )
+    grid = Table("table", "rows", "from", "to", "sources")
+    for t in st.tables:
+        grid.add_row(t.table, f"{t.rows:,}", t.first or "", t.last or "", ", ".join(t.sources))
+    out.console.print(grid)
+    for w in st.warnings:
+        out.console.print(f"[yellow]warning[/] {w.table}: {w.message}")
+
+
+def _demo_workspace(path: Path) -> Workspace:
+    """Open a fresh workspace for the demo; replace an earlier demo, never real data."""
+    if (path / DUCKDB_FILE).exists():
+        ws = open_workspace(path)
+        is_demo = ws.sample_truth() is not None
+        has_rows = any(ws.row_count(t) for t in ("customers", "orders", "invoices"))
+        ws.close()
+        if has_rows and not is_demo:
+            raise WorkspaceError(
+                f"{path} holds imported data; run the demo in another folder with --workspace"
+            )
+        shutil.rmtree(path)
+    return init_workspace(path)
+
+
+@app.command()
+def demo(
+    workspace: WorkspaceOpt = None,
+    customers: Annotated[int, typer.Option(min=10, help="Number of customers.")] = 5000,
+    years: Annotated[float, typer.Option(min=0.5, max=20, help="Years of history.")] = 3.0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same business).")] = 42,
+    as_json: JsonOpt = False,
+) -> None:
+    """Generate a realistic sample business into a workspace and summarise it."""
+    from smbgrowth.data.overview import yearly_overview
+    from smbgrowth.data.sample import generate_sample_business
+
+    out = Output(as_json)
+    with _errors(out):
+        path = resolve_workspace_path(workspace)
+        ws = _demo_workspace(path)
+        try:
+            with out.progress("generating the sample business") as progress:
+                summary = generate_sample_business(
+                    ws, customers=customers, years=years, seed=seed, progress=progress
+                )
+            years_table = [y.to_dict() for y in yearly_overview(ws)]
+            st = workspace_status(ws)
+        finally:
+            ws.close()
+    report: dict[str, Any] = {
+        "workspace": str(path),
+        "tables": {t.table: t.rows for t in st.tables},
+        "years": years_table,
+        "warnings": [w.message for w in st.warnings],
+        "truth": summary.truth,
+    }
+    if as_json:
+        out.json(report)
+        return
+    out.console.print(f"Sample business written to [bold]{path}[/] (seed {seed}).")
+    grid = Table("table", "rows")
+    for name, rows in report["tables"].items():
+        grid.add_row(name, f"{rows:,}")
+    out.console.print(grid)
+    money = _money_formatter(st.reporting_currency)
+    yt = Table("year", "revenue", "orders", "new customers", "marketing spend")
+    for y in years_table:
+        yt.add_row(
+            str(y["year"]),
+            money(y["revenue"]),
+            f"{y['orders']:,}",
+            f"{y['new_customers']:,}",
+            money(y["marketing_spend"]),
+        )
+    out.console.print(yt)
+    for w in st.warnings:
+        out.console.print(f"[yellow]warning[/] {w.table}: {w.message}")
+    out.console.print(f"Next: smbgrowth status --workspace {path}")
+
+
+def _money_formatter(currency: str) -> Callable[[float], str]:
+    return lambda v: f"{v:,.0f} {currency}"
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    run()
