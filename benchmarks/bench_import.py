@@ -184,8 +184,10 @@ def main() -> None:
     if not export.exists():
         t = time.perf_counter()
         orders = generate(export, args.rows)
-        print(f"generated {export.name}: {args.rows:,} line items, {orders:,} orders, "
-              f"{export.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t:.0f} s")
+        print(
+            f"generated {export.name}: {args.rows:,} line items, {orders:,} orders, "
+            f"{export.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t:.0f} s"
+        )
     runs: dict[str, list[dict[str, float]]] = {"smbgrowth": [], "pandas": []}
     for i in range(args.repeat):
         for name, code in (("smbgrowth", SMBGROWTH), ("pandas", PANDAS)):
@@ -197,14 +199,18 @@ def main() -> None:
             r = run_child(code, str(export), dest)
             assert int(r["lines"]) == args.rows, r
             runs[name].append(r)
-            print(f"run {i + 1} {name:>9}: {r['seconds']:6.1f} s  "
-                  f"{args.rows / r['seconds']:>9,.0f} rows/s  peak {r['peak_mb']:6.0f} MB")
+            print(
+                f"run {i + 1} {name:>9}: {r['seconds']:6.1f} s  "
+                f"{args.rows / r['seconds']:>9,.0f} rows/s  peak {r['peak_mb']:6.0f} MB"
+            )
     med = {n: statistics.median(x["seconds"] for x in v) for n, v in runs.items()}
     peak = {n: statistics.median(x["peak_mb"] for x in v) for n, v in runs.items()}
     print()
     for n in runs:
-        print(f"{n:>9}: median {med[n]:.1f} s, {args.rows / med[n]:,.0f} rows/s, "
-              f"median peak RSS {peak[n]:.0f} MB")
+        print(
+            f"{n:>9}: median {med[n]:.1f} s, {args.rows / med[n]:,.0f} rows/s, "
+            f"median peak RSS {peak[n]:.0f} MB"
+        )
     print(f"speed-up smbgrowth vs pandas: {med['pandas'] / med['smbgrowth']:.2f}x")
     shutil.rmtree(WORK / "smbgrowth-0", ignore_errors=True)
 

@@ -23,14 +23,18 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting(ENV_WORKSPACE, f"./{DEFAULT_WORKSPACE}", "workspace folder used when --workspace is not given"),
+    Setting(
+        ENV_WORKSPACE,
+        f"./{DEFAULT_WORKSPACE}",
+        "workspace folder used when --workspace is not given",
+    ),
 )
 
 
 def resolve_workspace_path(
     explicit: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None
 ) -> Path:
-    """Return the workspace folder: the explicit path, else $SMBGROWTH_WORKSPACE, else the default."""
+    """Return the workspace folder: explicit path, else $SMBGROWTH_WORKSPACE, else the default."""
     if explicit:
         return Path(explicit)
     env = os.environ if environ is None else environ

@@ -161,7 +161,9 @@ def import_(
         ws = _open(workspace)
         try:
             with out.progress("importing") as progress:
-                result = import_files(ws, source, files, options, dry_run=dry_run, progress=progress)
+                result = import_files(
+                    ws, source, files, options, dry_run=dry_run, progress=progress
+                )
         finally:
             ws.close()
     if as_json:
@@ -180,7 +182,9 @@ def import_(
             out.console.print(f"  [yellow]note:[/] {w}")
     grid = Table("table", "rows", "inserted", "updated", "unchanged", "removed")
     for t in result.totals().values():
-        grid.add_row(t.table, *(str(v) for v in (t.rows, t.inserted, t.updated, t.unchanged, t.removed)))
+        grid.add_row(
+            t.table, *(str(v) for v in (t.rows, t.inserted, t.updated, t.unchanged, t.removed))
+        )
     out.console.print(grid)
     if dry_run:
         out.console.print("[yellow]Dry run: nothing was written.[/]")

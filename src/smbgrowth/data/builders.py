@@ -35,6 +35,8 @@ class Output:
     #: For order lines: the file holds all lines of its orders, so lines beyond
     #: those it lists are stale and removed.
     replace_children_of: str | None = None
+    #: True when the relation has one row per key by construction (grouped).
+    unique: bool = False
 
 
 # Order statuses across platforms, normalised.
@@ -102,7 +104,7 @@ def _customers(
         f"SELECT {select}, min(_row) AS _row FROM {stg} "
         f"WHERE customer_id IS NOT NULL GROUP BY customer_id",
     )
-    return Output("customers", rel, tuple(cols), "derived")
+    return Output("customers", rel, tuple(cols), "derived", unique=True)
 
 
 _ORDER_LEVEL = (
@@ -155,19 +157,19 @@ def _order_columns(present: set[str], agg: bool) -> dict[str, str]:
 def _orders_from_lines(
     con: duckdb.DuckDBPyConnection, stg: str, present: set[str], suffix: str
 ) -> list[Output]:
-    line_total = (
-        "coalesce(line_total, quantity * unit_price - coalesce(line_discount, 0))"
-        if {"quantity", "unit_price"} <= present and "line_total" in present
-        else "line_total"
-        if "line_total" in present
-        else "quantity * unit_price - coalesce(line_discount, 0)"
+    computed = (
+        "quantity * unit_price - coalesce(line_discount, 0)"
         if {"quantity", "unit_price", "line_discount"} <= present
         else "quantity * unit_price"
         if {"quantity", "unit_price"} <= present
-        else "NULL"
+        else None
     )
-    lines = f"_lines{suffix}"
-    _create(con, lines, f"SELECT *, CAST({line_total} AS DECIMAL(18, 2)) AS _line_total FROM {stg}")
+    if "line_total" in present:
+        line_total = f"coalesce(line_total, {computed})" if computed else "line_total"
+    else:
+        line_total = computed or "NULL"
+    # The staged file plus each line's amount; read twice, never copied.
+    lines = f"(SELECT *, CAST({line_total} AS DECIMAL(18, 2)) AS _line_total FROM {stg})"
     cols = _order_columns(present, agg=True)
     orders = f"_out_orders{suffix}"
     select = ", ".join(f"{expr} AS {name}" for name, expr in cols.items())
@@ -196,8 +198,15 @@ def _orders_from_lines(
     select = ", ".join(f"{expr} AS {name}" for name, expr in lcols.items())
     _create(con, order_lines, f"SELECT {select}, _row FROM {lines}")
     outputs = [
-        Output("orders", orders, tuple(cols), "primary"),
-        Output("order_lines", order_lines, tuple(lcols), "primary", replace_children_of="order_id"),
+        Output("orders", orders, tuple(cols), "primary", unique=True),
+        Output(
+            "order_lines",
+            order_lines,
+            tuple(lcols),
+            "primary",
+            replace_children_of="order_id",
+            unique="line_no" not in present,
+        ),
     ]
     if "sku" in present:
         pcols = {"sku": "sku"}
@@ -216,7 +225,7 @@ def _orders_from_lines(
             products,
             f"SELECT {select}, min(_row) AS _row FROM {stg} WHERE sku IS NOT NULL GROUP BY sku",
         )
-        outputs.append(Output("products", products, tuple(pcols), "derived"))
+        outputs.append(Output("products", products, tuple(pcols), "derived", unique=True))
     return outputs
 
 
@@ -242,7 +251,8 @@ def _plain(
             rel,
             f"SELECT {keys}, {', '.join(sums)}, min(_row) AS _row FROM {stg} GROUP BY {keys}",
         )
-        return Output(target, rel, tuple([*table.key, *(c for c in cols if c not in table.key)]), "primary")
+        columns = (*table.key, *(c for c in cols if c not in table.key))
+        return Output(target, rel, columns, "primary", unique=True)
     select = ", ".join(f"{expr} AS {name}" for name, expr in cols.items())
     _create(con, rel, f"SELECT {select}, _row FROM {stg}")
     return Output(target, rel, tuple(cols), "primary")

@@ -16,7 +16,9 @@ __all__ = ["one", "run", "scalar"]
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> list[Any]:
     """Execute a statement and return all its rows."""
-    return con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    return (
+        con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    )
 
 
 def one(

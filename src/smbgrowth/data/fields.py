@@ -47,7 +47,15 @@ def _f(name: str, kind: Kind, *synonyms: str) -> Field:
 
 
 CUSTOMER_FIELDS: tuple[Field, ...] = (
-    _f("customer_email", "text", "email", "customer email", "e-mail", "email address", "billing email"),
+    _f(
+        "customer_email",
+        "text",
+        "email",
+        "customer email",
+        "e-mail",
+        "email address",
+        "billing email",
+    ),
     _f("customer_name", "text", "customer name", "billing name", "contact name", "client name"),
     _f("customer_company", "text", "company", "billing company", "company name"),
     _f("customer_phone", "text", "phone", "billing phone", "phone number"),
@@ -78,8 +86,17 @@ ORDER_FIELDS: tuple[Field, ...] = (
     _f("order_id", "text", "order id", "order", "order no", "transaction id", "receipt id"),
     _f("order_number", "text", "order number", "order name", "order #"),
     _f("customer_id", "text", "customer id", "customer", "client id", "customer number", "user id"),
-    _f("ordered_at", "timestamp", "order date", "date", "created at", "ordered at",
-       "purchase date", "transaction date", "created"),
+    _f(
+        "ordered_at",
+        "timestamp",
+        "order date",
+        "date",
+        "created at",
+        "ordered at",
+        "purchase date",
+        "transaction date",
+        "created",
+    ),
     _f("status", "text", "status", "order status", "financial status"),
     _f("fulfilled_at", "timestamp", "fulfilled at", "ship date", "shipped at", "shipped date"),
     _f("cancelled_at", "timestamp", "cancelled at", "canceled at"),
@@ -88,8 +105,17 @@ ORDER_FIELDS: tuple[Field, ...] = (
     _f("discount", "money", "discount amount", "order discount", "discount total"),
     _f("shipping", "money", "shipping", "shipping total", "shipping amount"),
     _f("tax", "money", "tax", "taxes", "tax total", "vat"),
-    _f("total", "money", "total", "order total", "amount", "grand total", "revenue",
-       "dollar value", "value"),
+    _f(
+        "total",
+        "money",
+        "total",
+        "order total",
+        "amount",
+        "grand total",
+        "revenue",
+        "dollar value",
+        "value",
+    ),
     _f("refunded", "money", "refunded amount", "amount refunded", "refund amount"),
     _f("channel", "text", "sales channel", "order channel"),
     _f("country", "text", "shipping country", "ship country"),
@@ -98,15 +124,29 @@ ORDER_FIELDS: tuple[Field, ...] = (
 LINE_FIELDS: tuple[Field, ...] = (
     _f("line_no", "integer", "line number", "line no", "item #"),
     _f("sku", "text", "sku", "product id", "item code", "product code", "lineitem sku"),
-    _f("product_name", "text", "product name", "product", "item name", "lineitem name",
-       "description"),
+    _f(
+        "product_name",
+        "text",
+        "product name",
+        "product",
+        "item name",
+        "lineitem name",
+        "description",
+    ),
     _f("product_category", "text", "category", "product category", "product type"),
     _f("quantity", "decimal", "quantity", "qty", "units", "lineitem quantity"),
     _f("unit_price", "money", "unit price", "price", "lineitem price", "item price"),
     _f("unit_cost", "money", "unit cost", "cost", "item cost", "cost price"),
     _f("line_discount", "money", "line discount", "lineitem discount"),
-    _f("line_total", "money", "line total", "sales", "line amount", "order line total",
-       "item total"),
+    _f(
+        "line_total",
+        "money",
+        "line total",
+        "sales",
+        "line amount",
+        "order line total",
+        "item total",
+    ),
 )
 
 _TABLE_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -285,5 +325,3 @@ def guess_mapping(target: str, headers: list[str] | tuple[str, ...]) -> dict[str
                 used.add(header)
                 break
     return mapping
-
-

@@ -185,7 +185,7 @@ def _stage(
     Returns the date layout chosen per date field and the number of rows staged.
     """
     fields = target_fields(plan.target)
-    kinds = {name: f.kind for name, f in fields.items()}
+    kinds: dict[str, str] = {name: f.kind for name, f in fields.items()}
     kinds.update({name: kind for name, (_, kind) in plan.extra.items()})
     sources = dict(plan.columns)
     sources.update({name: header for name, (header, _) in plan.extra.items()})
@@ -319,14 +319,14 @@ def _convert_currency(
             f"`smbgrowth import csv rates.csv --table fx_rates` (columns currency, date, rate)"
         )
     present = [m for m in money if m in names]
-    sets = ", ".join(
-        f"{m} = CAST(round({m} * _fx, 2) AS DECIMAL(18, 2))" for m in present
-    )
+    sets = ", ".join(f"{m} = CAST(round({m} * _fx, 2) AS DECIMAL(18, 2))" for m in present)
     if sets:
         run(con, f"UPDATE {stg} SET {sets} WHERE {todo}")
 
 
-def _check_output(con: duckdb.DuckDBPyConnection, raw: RawFile, plan: FilePlan, out: Output) -> None:
+def _check_output(
+    con: duckdb.DuckDBPyConnection, raw: RawFile, plan: FilePlan, out: Output
+) -> None:
     """Keys present, needed fields present, no key repeated with different values."""
     table = get_table(out.table)
     if out.mode == "primary":
@@ -352,6 +352,8 @@ def _check_output(con: duckdb.DuckDBPyConnection, raw: RawFile, plan: FilePlan, 
                     value="",
                     expected=f"a {column}",
                 )
+    if out.unique:
+        return
     key = ", ".join(quote_ident(k) for k in table.key)
     values = ", ".join(quote_ident(c) for c in out.columns)
     clash = one(
@@ -372,21 +374,23 @@ def _check_output(con: duckdb.DuckDBPyConnection, raw: RawFile, plan: FilePlan, 
         )
 
 
-def _upsert(
-    con: duckdb.DuckDBPyConnection, out: Output, source: str, now: datetime
-) -> TableChange:
+def _upsert(con: duckdb.DuckDBPyConnection, out: Output, source: str, now: datetime) -> TableChange:
     table = get_table(out.table)
     key = list(table.key)
     values = [c for c in out.columns if c not in key]
     rel = f"{out.relation}_u"
     cols = ", ".join(quote_ident(c) for c in out.columns)
     keys = ", ".join(quote_ident(k) for k in key)
-    run(con, f"DROP TABLE IF EXISTS {rel}")
-    run(
-        con,
-        f"CREATE TEMP TABLE {rel} AS SELECT DISTINCT ON ({keys}) {cols} "
-        f"FROM {out.relation} ORDER BY {keys}, _row",
-    )
+    if out.unique:
+        rel = out.relation
+    else:
+        # Identical repeated rows (checked earlier) collapse to the first.
+        run(con, f"DROP TABLE IF EXISTS {rel}")
+        run(
+            con,
+            f"CREATE TEMP TABLE {rel} AS SELECT DISTINCT ON ({keys}) {cols} "
+            f"FROM {out.relation} ORDER BY {keys}, _row",
+        )
     match = " AND ".join(f"t.{quote_ident(k)} = n.{quote_ident(k)}" for k in key)
     change = TableChange(out.table, rows=int(scalar(con, f"SELECT count(*) FROM {rel}")))
     if values:
@@ -457,6 +461,7 @@ def import_files(
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
+    memory_limit: str = "700MB",
 ) -> ImportResult:
     """Import export files of one source into the workspace, all or nothing.
 
@@ -473,6 +478,9 @@ def import_files(
         Table, mapping file, date format, decimal separator, ad channel.
     dry_run:
         Read, parse and check everything, report what would change, write nothing.
+    memory_limit:
+        DuckDB's memory bound during the import; beyond it, work spills to the
+        workspace's ``.tmp`` folder.
     """
     from smbgrowth.data.sources import get_source
 
@@ -483,8 +491,32 @@ def import_files(
         raise DataError("no files given; name at least one export file to import")
     con = ws.duck
     install_macros(con)
+    # Bound DuckDB's memory so a huge export spills to disk instead of filling RAM.
+    previous_limit = scalar(con, "SELECT current_setting('memory_limit')")
+    run(con, f"SET memory_limit = {sql_literal(memory_limit)}")
+    run(con, f"SET temp_directory = {sql_literal(str(ws.path / '.tmp'))}")
     import_id = uuid.uuid4().hex[:12]
     started = datetime.now(UTC)
+    try:
+        return _run_import(
+            ws, con, handler, source, paths, options, import_id, started, dry_run, progress
+        )
+    finally:
+        run(con, f"SET memory_limit = {sql_literal(previous_limit)}")
+
+
+def _run_import(
+    ws: Workspace,
+    con: duckdb.DuckDBPyConnection,
+    handler: Any,
+    source: str,
+    paths: list[Path],
+    options: ImportOptions,
+    import_id: str,
+    started: datetime,
+    dry_run: bool,
+    progress: Progress | None,
+) -> ImportResult:
     results: list[FileImport] = []
     run(con, "BEGIN TRANSACTION")
     try:
@@ -500,9 +532,11 @@ def import_files(
                 formats, kept = _stage(con, ws, raw, plan, stg)
                 staged_rows += kept
                 _convert_currency(con, ws, raw, plan, stg)
-                present = {
-                    r[0] for r in run(con, f"SELECT column_name FROM (DESCRIBE {stg})")
-                } - {"_row", "_err", "_converted"}
+                present = {r[0] for r in run(con, f"SELECT column_name FROM (DESCRIBE {stg})")} - {
+                    "_row",
+                    "_err",
+                    "_converted",
+                }
                 outputs = build_outputs(con, stg, present, plan.target, f"{i}_{j}")
                 for out in outputs:
                     _check_output(con, raw, plan, out)

@@ -110,6 +110,7 @@ def resolve_headers(mapping: dict[str, str], headers: tuple[str, ...], file: str
         else:
             shown = ", ".join(repr(h) for h in headers[:40])
             raise MappingError(
-                f"{file}: column {header!r} (for {field}) is not in the file; its columns are {shown}"
+                f"{file}: column {header!r} (for {field}) is not in the file; "
+                f"its columns are {shown}"
             )
     return resolved

@@ -46,9 +46,7 @@ def yearly_overview(ws: Workspace) -> list[YearFigures]:
         .execute()
     )
     m = ws.marketing_spend
-    spend = (
-        m.mutate(year=m.date.year()).group_by("year").aggregate(spend=m.spend.sum()).execute()
-    )
+    spend = m.mutate(year=m.date.year()).group_by("year").aggregate(spend=m.spend.sum()).execute()
     years = sorted(set(revenue["year"]) | set(new["year"]) | set(spend["year"]))
     rev = revenue.set_index("year")
     nc = new.set_index("year")["new_customers"]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from smbgrowth.data.schema import Kind
-
 __all__ = ["FilePlan", "ImportOptions"]
 
 
@@ -53,7 +51,7 @@ class FilePlan:
     target: str
     columns: dict[str, str]
     constants: dict[str, str] = field(default_factory=dict)
-    extra: dict[str, tuple[str, Kind]] = field(default_factory=dict)
+    extra: dict[str, tuple[str, str]] = field(default_factory=dict)
     derive: dict[str, str] = field(default_factory=dict)
     time_zones: dict[str, str] = field(default_factory=dict)
     date_format: str | None = None

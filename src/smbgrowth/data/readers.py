@@ -63,7 +63,9 @@ def detect_encoding(path: Path) -> str:
 def peek_rows(path: Path, n: int = 30) -> list[list[str]]:
     """Return the first ``n`` rows of a CSV file, for finding a header below title rows."""
     encoding = detect_encoding(path)
-    with path.open("r", encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as fh:
+    with path.open(
+        "r", encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline=""
+    ) as fh:
         sample = fh.read(_SNIFF_BYTES)
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
@@ -160,10 +162,14 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, relation: str, skip_ro
 
 
 def _add_row_numbers(con: duckdb.DuckDBPyConnection, relation: str, skip_rows: int) -> None:
-    # A temporary table keeps insertion order, so rowid is the position in the file.
+    # A new table keeps insertion order, so rowids are contiguous in file order; inside
+    # a transaction they start at a large offset, hence the subtraction.
     offset = skip_rows + 2
     run(con, f"ALTER TABLE {relation} ADD COLUMN _row BIGINT")
-    run(con, f"UPDATE {relation} SET _row = rowid + {offset}")
+    run(
+        con,
+        f"UPDATE {relation} SET _row = rowid - (SELECT min(rowid) FROM {relation}) + {offset}",
+    )
 
 
 def _cell_text(value: Any) -> str | None:

@@ -90,7 +90,12 @@ CUSTOMERS = Table(
     "customers",
     ("customer_id",),
     (
-        _c("customer_id", "text", "the customer's id in the source system, or the lower-cased email", True),
+        _c(
+            "customer_id",
+            "text",
+            "the customer's id in the source system, or the lower-cased email",
+            True,
+        ),
         _c("email", "text", "e-mail address, lower-cased"),
         _c("name", "text", "person or company name"),
         _c("company", "text", "company name for business customers"),
@@ -209,7 +214,12 @@ WEB_EVENTS = Table(
         _c("session_id", "text", "visit the event belongs to"),
         _c("customer_id", "text", "customer, when known"),
         _c("occurred_at", "timestamp", "when it happened", True),
-        _c("step", "text", "funnel step: visit, product_view, add_to_cart, checkout, purchase", True),
+        _c(
+            "step",
+            "text",
+            "funnel step: visit, product_view, add_to_cart, checkout, purchase",
+            True,
+        ),
         _c("channel", "text", "traffic channel of the session"),
         _c("device", "text", "desktop, mobile, tablet"),
     ),

@@ -320,4 +320,3 @@ def open_workspace(path: str | Path) -> Workspace:
             f"no workspace at {path}; create one with `smbgrowth init --workspace {path}`"
         )
     return _open_files(path)
-

@@ -35,6 +35,4 @@ def get_source(name: str) -> Source:
     try:
         return SOURCES[name.lower()]
     except KeyError:
-        raise ConfigError(
-            f"unknown source {name!r}; choose one of: {', '.join(SOURCES)}"
-        ) from None
+        raise ConfigError(f"unknown source {name!r}; choose one of: {', '.join(SOURCES)}") from None

@@ -35,9 +35,9 @@ def find(raw: RawFile, *candidates: str) -> str | None:
     for h in raw.headers:
         by_norm.setdefault(normalise_header(h), h)
     for c in candidates:
-        h = by_norm.get(normalise_header(c))
-        if h is not None:
-            return h
+        found = by_norm.get(normalise_header(c))
+        if found is not None:
+            return found
     return None
 
 

@@ -88,7 +88,7 @@ class HubSpotSource:
             FilePlan(
                 target="customers",
                 columns=columns,
-                extra=extra,  # type: ignore[arg-type]
+                extra=extra,
                 derive=derive,
                 date_format=options.date_format,
                 decimal=options.decimal,

@@ -51,7 +51,9 @@ class QuickBooksSource:
         date = find(raw, "Date")
         amount = find(raw, "Amount", "Total", "Open Balance", "Debit")
         if date is None or amount is None:
-            raise MappingError(f"{raw.path.name}: a QuickBooks report needs Date and Amount columns")
+            raise MappingError(
+                f"{raw.path.name}: a QuickBooks report needs Date and Amount columns"
+            )
         ttype = find(raw, "Transaction Type", "Type")
         num = find(raw, "Num", "No.", "Number")
         name = find(raw, "Name", "Customer", "Vendor", "Payee")
@@ -139,8 +141,13 @@ class QuickBooksSource:
             if num:
                 sale_cols["order_number"] = num
             derive["order_id"] = transaction_id_sql(
-                "QS", ("ordered_at", "_amount", *(("customer_id",) if name else ()),
-                       *(("order_number",) if num else ()))
+                "QS",
+                (
+                    "ordered_at",
+                    "_amount",
+                    *(("customer_id",) if name else ()),
+                    *(("order_number",) if num else ()),
+                ),
             )
             plans.append(
                 FilePlan(

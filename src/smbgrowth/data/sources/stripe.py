@@ -58,11 +58,17 @@ class StripeSource:
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
         utc = "UTC"
         if has(raw, "id") and (
-            has(raw, "Current Period End (UTC)") or has(raw, "Interval") or has(raw, "Ended At (UTC)")
+            has(raw, "Current Period End (UTC)")
+            or has(raw, "Interval")
+            or has(raw, "Ended At (UTC)")
         ):
             columns = find_all(raw, _SUBSCRIPTIONS)
-            require(raw, columns, ("subscription_id", "customer_id", "started_at"),
-                    "a Stripe subscriptions export")
+            require(
+                raw,
+                columns,
+                ("subscription_id", "customer_id", "started_at"),
+                "a Stripe subscriptions export",
+            )
             amount = find(raw, "Amount", "Plan Amount", "Price")
             if amount is None:
                 raise MappingError(f"{raw.path.name}: no Amount column to compute MRR from")
@@ -93,8 +99,12 @@ class StripeSource:
                 )
             ]
         columns = find_all(raw, _PAYMENTS)
-        require(raw, columns, ("order_id", "ordered_at", "total"),
-                "a Stripe payments or subscriptions export")
+        require(
+            raw,
+            columns,
+            ("order_id", "ordered_at", "total"),
+            "a Stripe payments or subscriptions export",
+        )
         extra = {}
         derive = {}
         converted = find(raw, "Converted Amount")

@@ -63,7 +63,9 @@ _LINE_ROWS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _name(raw: RawFile, first: tuple[str, ...], last: tuple[str, ...]) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+def _name(
+    raw: RawFile, first: tuple[str, ...], last: tuple[str, ...]
+) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
     f, la = find(raw, *first), find(raw, *last)
     extra: dict[str, tuple[str, str]] = {}
     if f:
@@ -109,7 +111,7 @@ class WooCommerceSource:
             FilePlan(
                 target=target,
                 columns=columns,
-                extra=extra,  # type: ignore[arg-type]
+                extra=extra,
                 derive=derive,
                 constants={"channel": "web"},
                 date_format=options.date_format,

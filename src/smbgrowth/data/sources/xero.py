@@ -32,6 +32,18 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Xero's invoice statuses in the canonical vocabulary (draft, open, paid, void).
+_STATUS = """CASE upper(status)
+    WHEN 'DRAFT' THEN 'draft'
+    WHEN 'SUBMITTED' THEN 'open'
+    WHEN 'AUTHORISED' THEN 'open'
+    WHEN 'AUTHORIZED' THEN 'open'
+    WHEN 'PAID' THEN 'paid'
+    WHEN 'VOIDED' THEN 'void'
+    WHEN 'DELETED' THEN 'void'
+    ELSE lower(status) END"""
+
+
 class XeroSource:
     name = "xero"
     help = "Xero sales invoices export (Business › Invoices › Export)"
@@ -50,11 +62,12 @@ class XeroSource:
         kind = find(raw, "Type")
         # Bills (ACCPAY) in the same file are purchases, not sales invoices.
         row_filter = (
-            f"coalesce(upper(trim({quote_ident(kind)})), 'ACCREC') NOT IN ('ACCPAY', 'ACCPAYCREDIT')"
+            f"coalesce(upper(trim({quote_ident(kind)})), 'ACCREC') "
+            "NOT IN ('ACCPAY', 'ACCPAYCREDIT')"
             if kind
             else None
         )
-        derive = {"status": "lower(status)"} if "status" in columns else {}
+        derive = {"status": _STATUS} if "status" in columns else {}
         return [
             FilePlan(
                 target="invoices",

@@ -1,0 +1,154 @@
+"""The command line: thin, JSON-stable, one-line errors, documented."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from smbgrowth.cli.main import app
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+ORDERS_CSV = """customer_id,date,amount
+c1,2024-01-05,10.00
+c1,2024-01-05,10.00
+c2,2024-02-01,"1,250.50"
+"""
+
+
+def _invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def ws_path(tmp_path: Path) -> Path:
+    path = tmp_path / "ws"
+    code, out, _ = _invoke("init", "--workspace", str(path), "--currency", "eur", "--json")
+    assert code == 0
+    info = json.loads(out)
+    assert info["reporting_currency"] == "EUR"
+    assert info["schema_version"] == 1
+    return path
+
+
+def test_init_honours_the_environment_variable(tmp_path: Path) -> None:
+    path = tmp_path / "from-env"
+    code, out, _ = _invoke("init", "--json", env={"SMBGROWTH_WORKSPACE": str(path)})
+    assert code == 0
+    assert json.loads(out)["workspace"] == str(path)
+    assert (path / "business.duckdb").exists()
+    assert (path / "ops.sqlite").exists()
+
+
+def test_init_twice_is_a_one_line_error(ws_path: Path) -> None:
+    code, _, err = _invoke("init", "--workspace", str(ws_path))
+    assert code == 1
+    assert "already a workspace" in err
+    assert "Traceback" not in err
+
+
+def test_import_json_reports_counts_and_reimport_changes_nothing(
+    ws_path: Path, tmp_path: Path
+) -> None:
+    csv_file = tmp_path / "tx.csv"
+    csv_file.write_text(ORDERS_CSV, encoding="utf-8")
+    args = ("import", "csv", str(csv_file), "--table", "orders", "-w", str(ws_path), "--json")
+    code, out, _ = _invoke(*args)
+    assert code == 0, out
+    first = json.loads(out)
+    assert set(first) == {"import_id", "source", "dry_run", "files", "tables"}
+    assert first["tables"]["orders"]["inserted"] == 3
+    assert first["tables"]["customers"]["inserted"] == 2
+    assert first["files"][0]["mapping"] == {
+        "customer_id": "customer_id",
+        "ordered_at": "date",
+        "total": "amount",
+    }
+    code, out, _ = _invoke(*args)
+    again = json.loads(out)
+    assert again["tables"]["orders"] == {
+        "table": "orders",
+        "rows": 3,
+        "inserted": 0,
+        "updated": 0,
+        "unchanged": 3,
+        "removed": 0,
+    }
+
+
+def test_dry_run_writes_nothing(ws_path: Path, tmp_path: Path) -> None:
+    csv_file = tmp_path / "tx.csv"
+    csv_file.write_text(ORDERS_CSV, encoding="utf-8")
+    code, out, _ = _invoke(
+        "import", "csv", str(csv_file), "-t", "orders", "-w", str(ws_path), "--dry-run", "--json"
+    )
+    assert code == 0
+    assert json.loads(out)["dry_run"] is True
+    code, out, _ = _invoke("status", "-w", str(ws_path), "--json")
+    rows = {t["table"]: t["rows"] for t in json.loads(out)["tables"]}
+    assert rows["orders"] == 0
+
+
+def test_bad_cell_is_one_line_naming_file_row_and_column(ws_path: Path, tmp_path: Path) -> None:
+    csv_file = tmp_path / "bad.csv"
+    csv_file.write_text(ORDERS_CSV + "c3,2024-03-01,twelve\n", encoding="utf-8")
+    code, out, err = _invoke(
+        "import", "csv", str(csv_file), "-t", "orders", "-w", str(ws_path), "--json"
+    )
+    assert code == 1
+    message = json.loads(out)["error"]
+    assert message.startswith("bad.csv, row 5, column 'amount' (total): 'twelve' is not an amount")
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) <= 3  # one message, wrapped at most by the terminal
+
+
+def test_status_json_lists_every_table(ws_path: Path) -> None:
+    code, out, _ = _invoke("status", "-w", str(ws_path), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert {t["table"] for t in data["tables"]} >= {
+        "customers",
+        "orders",
+        "order_lines",
+        "products",
+        "subscriptions",
+        "marketing_spend",
+        "web_events",
+        "deals",
+        "invoices",
+        "expenses",
+        "tickets",
+        "processes",
+    }
+    assert data["reporting_currency"] == "EUR"
+
+
+def test_missing_workspace_says_how_to_create_one(tmp_path: Path) -> None:
+    code, _, err = _invoke("status", "-w", str(tmp_path / "nope"))
+    assert code == 1
+    assert "smbgrowth init" in err
+
+
+def test_unknown_source_lists_the_known_ones(ws_path: Path, tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text("a\n1\n")
+    code, _, err = _invoke("import", "square", str(f), "-w", str(ws_path))
+    assert code == 1
+    assert "shopify" in err and "quickbooks" in err
+
+
+def test_every_command_has_help_and_appears_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
+    assert {"init", "import", "status", "demo"} <= set(names)
+    for name in names:
+        code, out, _ = _invoke(name, "--help")
+        assert code == 0
+        assert "--workspace" in out and "--json" in out
+        assert re.search(rf"smbgrowth {name}\b", readme), f"README does not document {name}"
