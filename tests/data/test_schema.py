@@ -1,0 +1,68 @@
+"""The frozen migrations produce exactly the tables schema.py describes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import smbgrowth
+from smbgrowth.data.migrations import Migration, migrate_duckdb
+from smbgrowth.data.schema import CANONICAL_TABLES, META_COLUMNS
+from smbgrowth.errors import MigrationError
+
+
+def test_migrated_tables_match_the_schema(tmp_path: Path) -> None:
+    ws = smbgrowth.init_workspace(tmp_path / "ws")
+    try:
+        for name, table in CANONICAL_TABLES.items():
+            described = ws.duck.execute(f"DESCRIBE {name}").fetchall()
+            got = [(r[0], r[1]) for r in described]
+            want = [(c.name, c.sql_type.replace(" ", "")) for c in (*table.columns, *META_COLUMNS)]
+            assert [(n, t.replace(" ", "")) for n, t in got] == [
+                (n, "TIMESTAMPWITHTIMEZONE" if t == "TIMESTAMPTZ" else t) for n, t in want
+            ], name
+            keys = {r[0] for r in described if r[3] == "PRI"}
+            assert keys == set(table.key), name
+    finally:
+        ws.close()
+
+
+def test_every_table_has_an_accessor(tmp_path: Path) -> None:
+    ws = smbgrowth.init_workspace(tmp_path / "ws")
+    try:
+        for name in CANONICAL_TABLES:
+            assert getattr(ws, name).count().execute() == 0
+    finally:
+        ws.close()
+
+
+def test_a_later_migration_keeps_existing_rows(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    migrate_duckdb(con)
+    con.execute(
+        "INSERT INTO customers (customer_id, email, source, imported_at) "
+        "VALUES ('c1', 'a@example.com', 'test', now())"
+    )
+    from smbgrowth.data.migrations import DUCKDB_MIGRATIONS
+
+    later = Migration(
+        DUCKDB_MIGRATIONS[-1].version + 1,
+        "add loyalty tier",
+        ("ALTER TABLE customers ADD COLUMN loyalty_tier VARCHAR",),
+    )
+    version = migrate_duckdb(con, (*DUCKDB_MIGRATIONS, later))
+    assert version == later.version
+    assert con.execute("SELECT customer_id, email, loyalty_tier FROM customers").fetchall() == [
+        ("c1", "a@example.com", None)
+    ]
+    con.close()
+
+
+def test_a_workspace_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    ws = smbgrowth.init_workspace(tmp_path / "ws")
+    ws.duck.execute("UPDATE _meta SET value = '99' WHERE key = 'schema_version'").fetchall()
+    ws.close()
+    with pytest.raises(MigrationError, match="upgrade smbgrowth"):
+        smbgrowth.open_workspace(tmp_path / "ws")
