@@ -116,46 +116,77 @@ import duckdb, numpy as np, pandas as pd
 t = time.perf_counter()
 df = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)
 row = np.arange(len(df)) + 2
+def fail(mask, col):
+    raise SystemExit(f"row {row[mask.values][0]}, column {col}: bad value")
 def money(col):
-    s = df[col].str.replace(r"[$,\\s]", "", regex=True)
-    neg = s.str.startswith("(") & s.str.endswith(")")
-    v = pd.to_numeric(s.str.strip("()"), errors="coerce")
-    bad = (df[col] != "") & v.isna()
+    # The spellings smbgrowth accepts: currency signs, thousands separators, (negatives).
+    raw = df[col].str.strip()
+    neg = raw.str.contains("-", regex=False) | (raw.str.startswith("(") & raw.str.endswith(")"))
+    core = raw.str.replace(r"[^0-9.,]", "", regex=True)
+    both = core.str.contains(".", regex=False) & core.str.contains(",", regex=False)
+    comma_dec = both & (core.str.rfind(",") > core.str.rfind("."))
+    core = core.where(~comma_dec, core.str.replace(".", "", regex=False).str.replace(",", "."))
+    core = core.where(comma_dec, core.str.replace(",", "", regex=False))
+    v = pd.to_numeric(core, errors="coerce")
+    bad = (raw != "") & v.isna()
     if bad.any():
-        raise SystemExit(f"row {row[bad.values][0]}: bad {col}")
+        fail(bad, col)
     return v.where(~neg, -v).round(2)
 def stamp(col):
     v = pd.to_datetime(df[col].where(df[col] != ""), format="%Y-%m-%d %H:%M:%S %z",
                        errors="coerce", utc=True)
     bad = (df[col] != "") & v.isna()
     if bad.any():
-        raise SystemExit(f"row {row[bad.values][0]}: bad {col}")
+        fail(bad, col)
     return v
-out = pd.DataFrame({"order_id": df["Name"], "email": df["Email"].str.lower(),
-    "ordered_at": stamp("Created at"), "status": df["Financial Status"],
-    "subtotal": money("Subtotal"), "shipping": money("Shipping"), "tax": money("Taxes"),
-    "total": money("Total"), "refunded": money("Refunded Amount"),
-    "quantity": pd.to_numeric(df["Lineitem quantity"], errors="raise"),
-    "price": money("Lineitem price"), "sku": df["Lineitem sku"], "name": df["Lineitem name"]})
+out = pd.DataFrame({"order_id": df["Name"], "email": df["Email"].str.strip().str.lower(),
+    "ordered_at": stamp("Created at"), "fulfilled_at": stamp("Fulfilled at"),
+    "status": df["Financial Status"], "subtotal": money("Subtotal"),
+    "shipping": money("Shipping"), "tax": money("Taxes"), "total": money("Total"),
+    "discount": money("Discount Amount"), "refunded": money("Refunded Amount"),
+    "quantity": pd.to_numeric(df["Lineitem quantity"], errors="coerce"),
+    "price": money("Lineitem price"), "sku": df["Lineitem sku"], "name": df["Lineitem name"],
+    "billing_name": df["Billing Name"], "city": df["Billing City"],
+    "country": df["Billing Country"], "row": row})
+if out["quantity"].isna().any():
+    fail(out["quantity"].isna(), "Lineitem quantity")
 if out["order_id"].eq("").any():
-    raise SystemExit("missing order id")
+    fail(out["order_id"].eq(""), "Name")
+out = out.replace("", None)
 out["line_no"] = out.groupby("order_id").cumcount() + 1
 orders = out.groupby("order_id", sort=False).agg(
-    email=("email", "first"), ordered_at=("ordered_at", "first"), status=("status", "first"),
-    subtotal=("subtotal", "first"), shipping=("shipping", "first"), tax=("tax", "first"),
-    total=("total", "first"), refunded=("refunded", "first")).reset_index()
+    email=("email", "first"), ordered_at=("ordered_at", "first"),
+    fulfilled_at=("fulfilled_at", "first"), status=("status", "first"),
+    subtotal=("subtotal", "first"), discount=("discount", "first"),
+    shipping=("shipping", "first"), tax=("tax", "first"), total=("total", "first"),
+    refunded=("refunded", "first")).reset_index()
+if orders["ordered_at"].isna().any() or orders["total"].isna().any():
+    raise SystemExit("order without date or total")
+customers = out.dropna(subset=["email"]).groupby("email", sort=False).agg(
+    name=("billing_name", "last"), city=("city", "last"), country=("country", "last"),
+    created_at=("ordered_at", "min")).reset_index()
+products = out.dropna(subset=["sku"]).groupby("sku", sort=False).agg(
+    name=("name", "last"), price=("price", "last")).reset_index()
 lines = out[["order_id", "line_no", "sku", "name", "quantity", "price"]].copy()
 lines["line_total"] = (lines["quantity"] * lines["price"]).round(2)
 con = duckdb.connect(sys.argv[2])
+con.execute("CREATE TABLE customers (customer_id VARCHAR PRIMARY KEY, name VARCHAR, "
+            "city VARCHAR, country VARCHAR, created_at TIMESTAMPTZ)")
+con.execute("CREATE TABLE products (sku VARCHAR PRIMARY KEY, name VARCHAR, "
+            "price DECIMAL(18,2))")
 con.execute("CREATE TABLE orders (order_id VARCHAR PRIMARY KEY, email VARCHAR, "
-            "ordered_at TIMESTAMPTZ, status VARCHAR, subtotal DECIMAL(18,2), "
-            "shipping DECIMAL(18,2), tax DECIMAL(18,2), total DECIMAL(18,2), "
-            "refunded DECIMAL(18,2))")
+            "ordered_at TIMESTAMPTZ, fulfilled_at TIMESTAMPTZ, status VARCHAR, "
+            "subtotal DECIMAL(18,2), discount DECIMAL(18,2), shipping DECIMAL(18,2), "
+            "tax DECIMAL(18,2), total DECIMAL(18,2), refunded DECIMAL(18,2))")
 con.execute("CREATE TABLE order_lines (order_id VARCHAR, line_no BIGINT, sku VARCHAR, "
             "name VARCHAR, quantity DECIMAL(18,4), price DECIMAL(18,2), "
             "line_total DECIMAL(18,2), PRIMARY KEY (order_id, line_no))")
+con.execute("BEGIN")
+con.execute("INSERT INTO customers SELECT * FROM customers")
+con.execute("INSERT INTO products SELECT * FROM products")
 con.execute("INSERT INTO orders SELECT * FROM orders")
 con.execute("INSERT INTO order_lines SELECT * FROM lines")
+con.execute("COMMIT")
 n = con.execute("SELECT count(*) FROM order_lines").fetchall()[0][0]
 con.close()
 elapsed = time.perf_counter() - t

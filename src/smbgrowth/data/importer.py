@@ -393,6 +393,15 @@ def _upsert(con: duckdb.DuckDBPyConnection, out: Output, source: str, now: datet
         )
     match = " AND ".join(f"t.{quote_ident(k)} = n.{quote_ident(k)}" for k in key)
     change = TableChange(out.table, rows=int(scalar(con, f"SELECT count(*) FROM {rel}")))
+    if out.replace_children_of:
+        # Lines of these orders that the file no longer lists are stale.
+        parent = quote_ident(out.replace_children_of)
+        removed = run(
+            con,
+            f"""DELETE FROM {out.table} AS t WHERE {parent} IN (SELECT {parent} FROM {rel})
+                AND NOT EXISTS (SELECT 1 FROM {rel} n WHERE {match})""",
+        )
+        change.removed = int(removed[0][0]) if removed else 0
     if values:
         if out.mode == "primary":
             new = {c: f"n.{quote_ident(c)}" for c in values}
@@ -423,14 +432,6 @@ def _upsert(con: duckdb.DuckDBPyConnection, out: Output, source: str, now: datet
     )
     change.inserted = int(inserted[0][0]) if inserted else 0
     change.unchanged = change.rows - change.inserted - change.updated
-    if out.replace_children_of:
-        parent = quote_ident(out.replace_children_of)
-        removed = run(
-            con,
-            f"""DELETE FROM {out.table} AS t WHERE {parent} IN (SELECT {parent} FROM {rel})
-                AND NOT EXISTS (SELECT 1 FROM {rel} n WHERE {match})""",
-        )
-        change.removed = int(removed[0][0]) if removed else 0
     return change
 
 
@@ -443,7 +444,7 @@ def _formula_warning(con: duckdb.DuckDBPyConnection, stg: str, plan: FilePlan) -
     ]
     if not text:
         return None
-    cond = " OR ".join(f"regexp_matches({c}, '^[=+@-]')" for c in text)
+    cond = " OR ".join(f"left({c}, 1) IN ('=', '+', '-', '@')" for c in text)
     count = scalar(con, f"SELECT count(*) FROM {stg} WHERE {cond}")
     if not count:
         return None
@@ -494,7 +495,6 @@ def import_files(
     # Bound DuckDB's memory so a huge export spills to disk instead of filling RAM.
     previous_limit = scalar(con, "SELECT current_setting('memory_limit')")
     run(con, f"SET memory_limit = {sql_literal(memory_limit)}")
-    run(con, f"SET temp_directory = {sql_literal(str(ws.path / '.tmp'))}")
     import_id = uuid.uuid4().hex[:12]
     started = datetime.now(UTC)
     try:

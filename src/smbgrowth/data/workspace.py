@@ -66,6 +66,11 @@ def _connect_duckdb(path: Path) -> duckdb.DuckDBPyConnection:
         raise WorkspaceError(f"cannot open workspace database {path}: {exc}") from None
     run(con, "SET TimeZone = 'UTC'")
     run(con, "SET enable_progress_bar = false")
+    # Work that outgrows memory (huge imports) spills next to the data, not to /tmp.
+    tmp = str(path.parent / ".tmp").replace("'", "''")
+    run(con, f"SET temp_directory = '{tmp}'")
+    # Work that outgrows memory (huge imports) spills next to the data, not to /tmp.
+    run(con, f"SET temp_directory = '{str(path.parent / '.tmp').replace(chr(39), chr(39) * 2)}'")
     return con
 
 
@@ -215,7 +220,9 @@ class Workspace:
         number of rows inserted.
         """
         spec = get_table(name)
-        columns = list(frame.columns) if hasattr(frame, "columns") else list(frame.schema.names)
+        import pyarrow as pa
+
+        columns = list(frame.schema.names) if isinstance(frame, pa.Table) else list(frame.columns)
         unknown = [c for c in columns if c not in spec.column_names]
         if unknown:
             raise MappingError(

@@ -19,6 +19,7 @@ __all__ = [
     "LAST_NAMES",
     "OFFICE_SUFFIXES",
     "PRODUCTS",
+    "VENDOR_LEAD_TIME_DAYS",
     "Catalog",
     "Location",
     "Product",
@@ -27,6 +28,7 @@ __all__ = [
     "international_locations",
     "make_catalog",
     "tax_rate",
+    "utc_offset_hours",
 ]
 
 
@@ -51,11 +53,15 @@ _EQUIPMENT = "BrewWorks Equipment"
 _ACCESSORIES = "Kettle & Co Supply"
 
 
-def _w(sku: str, name: str, category: str, price: float, cost: float, vendor: str, pop: float) -> Product:
+def _w(
+    sku: str, name: str, category: str, price: float, cost: float, vendor: str, pop: float
+) -> Product:
     return Product(sku, name, category, price, cost, vendor, pop, True)
 
 
-def _f(sku: str, name: str, category: str, price: float, cost: float, vendor: str, pop: float) -> Product:
+def _f(
+    sku: str, name: str, category: str, price: float, cost: float, vendor: str, pop: float
+) -> Product:
     return Product(sku, name, category, price, cost, vendor, pop, False)
 
 
@@ -182,10 +188,22 @@ COMPANY_PREFIXES: tuple[str, ...] = (
 )  # fmt: skip
 
 CAFE_SUFFIXES: tuple[str, ...] = (
-    "Cafe", "Coffee Bar", "Espresso Bar", "Bakery", "Kitchen", "Coffee House",
+    "Cafe",
+    "Coffee Bar",
+    "Espresso Bar",
+    "Bakery",
+    "Kitchen",
+    "Coffee House",
 )
 OFFICE_SUFFIXES: tuple[str, ...] = (
-    "Studio", "Partners", "Architects", "Dental", "Law Group", "Consulting", "Labs", "Agency",
+    "Studio",
+    "Partners",
+    "Architects",
+    "Dental",
+    "Law Group",
+    "Consulting",
+    "Labs",
+    "Agency",
 )
 
 
@@ -262,6 +280,8 @@ _ABROAD: tuple[Location, ...] = (
 
 _HOME_BY_CURRENCY = {"USD": "US", "GBP": "GB", "EUR": "DE", "CAD": "CA", "AUD": "AU"}
 _TAX_RATE = {"US": 0.07, "GB": 0.20, "DE": 0.19, "CA": 0.13, "AU": 0.10}
+# Standard-time offset of the home country's main business hub, hours east of UTC.
+_UTC_OFFSET = {"US": -5, "GB": 0, "DE": 1, "CA": -5, "AU": 10}
 
 
 def home_country(currency: str) -> str:
@@ -282,3 +302,8 @@ def international_locations(country: str) -> tuple[Location, ...]:
 def tax_rate(country: str) -> float:
     """Return the sales tax / VAT rate charged on home-country orders."""
     return _TAX_RATE[country]
+
+
+def utc_offset_hours(country: str) -> int:
+    """Return the home country's (standard-time) offset from UTC in whole hours."""
+    return _UTC_OFFSET[country]

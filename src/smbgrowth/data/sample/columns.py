@@ -16,21 +16,32 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["flags", "frame", "ids", "instants", "labels", "money", "numbers", "strings"]
+__all__ = ["flags", "frame", "ids", "instants", "labels", "money", "numbers", "strings", "texts"]
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-def ids(prefix: str, numbers: npt.NDArray[np.integer[Any]], width: int) -> Any:
-    """Return ``prefix`` + zero-padded ``numbers`` as an Arrow string array."""
-    digits = pc.utf8_lpad(pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()), width, "0")
+def ids(
+    prefix: str,
+    numbers: npt.NDArray[np.integer[Any]],
+    width: int,
+    null: BoolArray | None = None,
+) -> Any:
+    """Return ``prefix`` + zero-padded ``numbers`` as Arrow strings, null where ``null``."""
+    values = pa.array(np.asarray(numbers, dtype=np.int64), pa.int64(), mask=null)
+    digits = pc.utf8_lpad(pc.cast(values, pa.string()), width, "0")
     return pc.binary_join_element_wise(prefix, digits, "")
 
 
 def strings(values: Sequence[str], codes: npt.NDArray[np.integer[Any]]) -> Any:
     """Return ``values[codes]`` as a plain Arrow string array."""
     return pa.array(list(values), pa.string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
+
+
+def texts(values: Sequence[str]) -> Any:
+    """Return Python strings as an Arrow string array."""
+    return pa.array(list(values), pa.string())
 
 
 def labels(
@@ -65,4 +76,5 @@ def flags(values: BoolArray, null: BoolArray | None = None) -> Any:
 def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
     """Return Arrow columns as a pandas frame backed by those Arrow arrays (no copy)."""
     table = pa.table(dict(columns))
-    return table.to_pandas(types_mapper=pd.ArrowDtype)
+    result: pd.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
+    return result

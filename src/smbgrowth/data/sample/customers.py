@@ -25,6 +25,7 @@ from smbgrowth.data.sample.catalog import (
     Location,
     home_locations,
     international_locations,
+    utc_offset_hours,
 )
 from smbgrowth.data.sample.params import SampleParameters
 from smbgrowth.data.sample.timeline import DAY, Timeline, acquisition_intensity
@@ -33,6 +34,8 @@ __all__ = [
     "ACQUISITION_CHANNELS",
     "SEGMENTS",
     "CustomerBase",
+    "b2b_account_count",
+    "customer_ids",
     "customers_frame",
     "draw_customers",
 ]
@@ -103,7 +106,8 @@ def _seconds_of_day(rng: np.random.Generator, hour_weights: FloatArray, size: in
 
 def _proportions(shares: dict[str, float], names: tuple[str, ...]) -> FloatArray:
     values = np.array([shares[n] for n in names], dtype=np.float64)
-    return values / values.sum()
+    result: FloatArray = values / values.sum()
+    return result
 
 
 def draw_customers(
@@ -122,7 +126,8 @@ def draw_customers(
     # Web customers: arrival day ∝ the seasonal logistic ramp.
     counts = rng.multinomial(n_web, web_day_weights / web_day_weights.sum())
     web_day = np.repeat(np.arange(timeline.days, dtype=np.int64), counts)
-    hour_weights = np.asarray(acq.hour_weights_utc, dtype=np.float64)
+    offset = utc_offset_hours(home)
+    hour_weights = np.roll(np.asarray(acq.hour_weights_local, dtype=np.float64), -offset)
     web_s = timeline.start_s + web_day * DAY + _seconds_of_day(rng, hour_weights, n_web)
 
     web_channels = ACQUISITION_CHANNELS[:_SALES]
@@ -144,7 +149,10 @@ def draw_customers(
     b2b_weights = ramp * working
     b2b_counts = rng.multinomial(n_b2b, b2b_weights / b2b_weights.sum())
     b2b_day = np.repeat(np.arange(timeline.days, dtype=np.int64), b2b_counts)
-    b2b_s = timeline.start_s + b2b_day * DAY + rng.integers(13 * 3600, 23 * 3600, size=n_b2b)
+    office_hours = rng.integers(9 * 3600, 18 * 3600, size=n_b2b) - offset * 3600
+    b2b_s = np.clip(
+        timeline.start_s + b2b_day * DAY + office_hours, timeline.start_s, timeline.end_s - 1
+    )
     b2b_segment_p = _proportions(params.b2b.segment_shares, ("wholesale", "business"))
     b2b_segment = np.where(rng.random(n_b2b) < b2b_segment_p[0], 2, 1)
 
@@ -153,7 +161,12 @@ def draw_customers(
     channel = np.concatenate([web_channel, np.full(n_b2b, _SALES)]).astype(np.int64)
     segment = np.concatenate([web_segment, b2b_segment]).astype(np.int64)
     order = np.argsort(created, kind="stable")
-    created, is_b2b, channel, segment = created[order], is_b2b[order], channel[order], segment[order]
+    created, is_b2b, channel, segment = (
+        created[order],
+        is_b2b[order],
+        channel[order],
+        segment[order],
+    )
 
     # Places: mostly the home country; B2B accounts are all local.
     home_locs = home_locations(home)
@@ -163,7 +176,9 @@ def draw_customers(
     abroad_w = np.array([loc.weight for loc in abroad], dtype=np.float64)
     at_home = is_b2b | (rng.random(customers) < acq.home_country_share)
     home_pick = rng.choice(len(home_locs), size=customers, p=home_w / home_w.sum())
-    abroad_pick = len(home_locs) + rng.choice(len(abroad), size=customers, p=abroad_w / abroad_w.sum())
+    abroad_pick = len(home_locs) + rng.choice(
+        len(abroad), size=customers, p=abroad_w / abroad_w.sum()
+    )
     location = np.where(at_home, home_pick, abroad_pick).astype(np.int64)
 
     first = rng.integers(0, len(FIRST_NAMES), size=customers)

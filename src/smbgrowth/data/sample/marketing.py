@@ -20,7 +20,7 @@ from smbgrowth.data.sample.customers import ACQUISITION_CHANNELS, CustomerBase
 from smbgrowth.data.sample.params import Acquisition, Marketing
 from smbgrowth.data.sample.timeline import Timeline
 
-__all__ = ["SpendBook", "draw_marketing_spend", "marketing_spend_frame"]
+__all__ = ["SpendBook", "draw_marketing_spend", "expected_new_customers", "marketing_spend_frame"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -44,7 +44,9 @@ class SpendBook:
         return len(self.day)
 
 
-def _lognormal_mean_one(rng: np.random.Generator, sigma: float, size: int | tuple[int, ...]) -> FloatArray:
+def _lognormal_mean_one(
+    rng: np.random.Generator, sigma: float, size: int | tuple[int, ...]
+) -> FloatArray:
     return rng.lognormal(-0.5 * sigma * sigma, sigma, size)
 
 
@@ -84,15 +86,15 @@ def draw_marketing_spend(
     }
     days = np.arange(timeline.days, dtype=np.int64)
     for c, channel in enumerate(channels):
-        expected = expected_new_customers(
-            timeline, acquisition, len(web), web_day_weights, channel
-        )
+        expected = expected_new_customers(timeline, acquisition, len(web), web_day_weights, channel)
         code = ACQUISITION_CHANNELS.index(channel)
         actual = np.bincount(
             web_day[customers.channel[web] == code], minlength=timeline.days
         ).astype(np.float64)
-        spend = params.cac[channel] * expected * _lognormal_mean_one(
-            rng, params.daily_spend_noise_sigma, timeline.days
+        spend = (
+            params.cac[channel]
+            * expected
+            * _lognormal_mean_one(rng, params.daily_spend_noise_sigma, timeline.days)
         )
         names = tuple(params.campaign_weights[channel])
         weights = np.array([params.campaign_weights[channel][k] for k in names], dtype=np.float64)
@@ -103,7 +105,11 @@ def draw_marketing_spend(
         for k, name in enumerate(names):
             cents = np.rint(spend * split[:, k] * 100.0).astype(np.int64)
             impressions = np.rint(
-                cents / 100.0 / params.cpm[channel] * 1000.0 * _lognormal_mean_one(rng, 0.1, timeline.days)
+                cents
+                / 100.0
+                / params.cpm[channel]
+                * 1000.0
+                * _lognormal_mean_one(rng, 0.1, timeline.days)
             ).astype(np.int64)
             clicks = rng.binomial(impressions, params.ctr[channel]).astype(np.int64)
             conversions = np.round(actual * split[:, k] * params.platform_attribution[channel], 2)

@@ -36,6 +36,7 @@ from smbgrowth.data.sample.timeline import WEEK, Timeline
 
 __all__ = [
     "ORDER_STATUSES",
+    "SALES_CHANNELS",
     "OrderBook",
     "OrderLines",
     "build_lines",
@@ -214,9 +215,9 @@ def draw_orders(
         ),
         round(policy.international_shipping_fee * 100),
     ).astype(np.int64)
-    tax = np.where(
-        domestic, np.floor((merchandise + shipping) * tax_rate + 0.5), 0.0
-    ).astype(np.int64)
+    tax = np.where(domestic, np.floor((merchandise + shipping) * tax_rate + 0.5), 0.0).astype(
+        np.int64
+    )
     total = merchandise + shipping + tax
 
     u = rng.random(n)
@@ -267,7 +268,9 @@ def build_lines(
     times its per-kg price rounds to that rest to the cent.
     """
     n = len(subtotal)
-    weighed = catalog.by_weight[rng.choice(len(catalog.by_weight), size=n, p=catalog.weighed_popularity)]
+    weighed = catalog.by_weight[
+        rng.choice(len(catalog.by_weight), size=n, p=catalog.weighed_popularity)
+    ]
     wanted = rng.choice(len(policy.lines_probabilities), size=n, p=policy.lines_probabilities)
     slots = len(policy.lines_probabilities) - 1
     items = catalog.fixed[
@@ -314,9 +317,7 @@ def order_ids(numbers: IntArray, count: int) -> object:
     return col.ids("O", numbers, max(7, len(str(count))))
 
 
-def orders_frame(
-    book: OrderBook, customers: CustomerBase, currency: str
-) -> pd.DataFrame:
+def orders_frame(book: OrderBook, customers: CustomerBase, currency: str) -> pd.DataFrame:
     """Return the ``orders`` table."""
     n = len(book)
     number = np.arange(1, n + 1, dtype=np.int64)

@@ -47,7 +47,8 @@ class Acquisition:
     years since the start and the midpoint at ``midpoint_share`` of the span:
     a logistic (S-shaped) ramp from start-up into growth. The ``customers``
     requested are spread over the days in proportion to it (one multinomial
-    draw). Channel shares move linearly from ``channel_share_start`` to
+    draw); the hour of a first order follows ``hour_weights_local`` in the
+    home country's time. Channel shares move linearly from ``channel_share_start`` to
     ``channel_share_end`` over the span.
     """
 
@@ -56,46 +57,24 @@ class Acquisition:
     midpoint_share: float = 0.6
     floor: float = 0.08
     monthly_seasonality: tuple[float, ...] = (
+        0.90,
+        0.82,
         0.92,
-        0.86,
         0.95,
-        0.97,
+        0.92,
+        0.72,
+        0.64,
+        0.70,
         0.95,
-        0.80,
-        0.74,
-        0.78,
-        0.96,
-        1.08,
-        1.38,
-        1.61,
+        1.10,
+        1.48,
+        1.90,
     )
     weekday_weights: tuple[float, ...] = (1.06, 1.04, 1.00, 0.98, 0.94, 0.92, 1.06)
-    hour_weights_utc: tuple[float, ...] = (
-        3.0,
-        2.8,
-        2.4,
-        2.0,
-        1.5,
-        1.0,
-        0.7,
-        0.5,
-        0.4,
-        0.4,
-        0.5,
-        0.7,
-        1.0,
-        1.4,
-        1.8,
-        2.0,
-        2.1,
-        2.2,
-        2.3,
-        2.4,
-        2.6,
-        2.8,
-        3.0,
-        3.1,
-    )
+    hour_weights_local: tuple[float, ...] = (
+        1.0, 0.6, 0.4, 0.3, 0.3, 0.4, 0.8, 1.4, 2.0, 2.3, 2.4, 2.4,
+        2.5, 2.4, 2.3, 2.3, 2.4, 2.6, 2.9, 3.2, 3.3, 3.0, 2.4, 1.6,
+    )  # fmt: skip
     channel_share_start: dict[str, float] = field(
         default_factory=lambda: {
             "organic": 0.40,
@@ -362,8 +341,8 @@ class B2BPipeline:
     exponential delay) or not at all, in the ``payment_behaviour`` shares.
     """
 
-    account_share: float = 0.006
-    min_accounts: int = 8
+    account_share: float = 0.01
+    min_accounts: int = 12
     segment_shares: dict[str, float] = field(
         default_factory=lambda: {"wholesale": 0.6, "business": 0.4}
     )

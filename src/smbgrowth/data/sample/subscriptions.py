@@ -33,7 +33,7 @@ SUBSCRIPTION_STATUSES: tuple[str, ...] = ("active", "canceled")
 
 @dataclass(frozen=True)
 class SubscriptionBook:
-    """Subscriptions as arrays, sorted by start (index = number - 1); ``-1`` is a missing instant."""
+    """Subscriptions as arrays, sorted by start; ``-1`` marks a missing instant."""
 
     customer: IntArray
     plan: IntArray

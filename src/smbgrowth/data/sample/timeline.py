@@ -109,7 +109,7 @@ def seasonal_weights(timeline: Timeline, params: Acquisition) -> FloatArray:
 
 
 def add_months(seconds: IntArray, months: IntArray) -> IntArray:
-    """Return each instant moved by whole calendar months (day of month clamped to the month's end)."""
+    """Return each instant moved by whole calendar months (the day clamped to the month's end)."""
     seconds = np.asarray(seconds, dtype=np.int64)
     days = seconds // DAY
     time_of_day = seconds - days * DAY
@@ -120,4 +120,5 @@ def add_months(seconds: IntArray, months: IntArray) -> IntArray:
     target_start = target.astype("datetime64[D]")
     month_length = ((target + 1).astype("datetime64[D]") - target_start).astype(np.int64)
     moved = target_start.astype(np.int64) + np.minimum(day_of_month, month_length - 1)
-    return moved * DAY + time_of_day
+    result: IntArray = moved * DAY + time_of_day
+    return result
