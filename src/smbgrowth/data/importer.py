@@ -25,8 +25,10 @@ import duckdb
 from smbgrowth.data.builders import Output, build_outputs
 from smbgrowth.data.duck import one, run, scalar
 from smbgrowth.data.fields import target_fields
+from smbgrowth.data.mapping import load_mapping
 from smbgrowth.data.parsing import (
     EXPECTED,
+    day_first,
     detect_date_format,
     install_macros,
     parse_expr,
@@ -156,12 +158,14 @@ def _date_formats(
     con: duckdb.DuckDBPyConnection, raw: RawFile, plan: FilePlan, kinds: dict[str, str]
 ) -> dict[str, str]:
     formats: dict[str, str] = {}
+    ambiguous: list[tuple[str, str, MappingError]] = []
     for fld, header in plan.columns.items():
         if kinds.get(fld) not in ("timestamp", "date"):
             continue
         if plan.date_format:
             formats[fld] = plan.date_format
-        else:
+            continue
+        try:
             formats[fld] = detect_date_format(
                 con,
                 raw.relation,
@@ -169,6 +173,24 @@ def _date_formats(
                 file=raw.path.name,
                 header=header,
                 prefer_day_first=plan.day_first,
+            )
+        except MappingError as exc:
+            ambiguous.append((fld, header, exc))
+    if ambiguous:
+        # One file writes all its dates one way: a column whose days are all 12 or
+        # less (due dates) follows the column that shows the order (15/03/2024).
+        orders = {day_first(f) for f in formats.values()} - {None}
+        if len(orders) != 1:
+            raise ambiguous[0][2]
+        prefer = orders.pop()
+        for fld, header, _ in ambiguous:
+            formats[fld] = detect_date_format(
+                con,
+                raw.relation,
+                header,
+                file=raw.path.name,
+                header=header,
+                prefer_day_first=prefer,
             )
     return formats
 
@@ -374,8 +396,18 @@ def _check_output(
         )
 
 
-def _upsert(con: duckdb.DuckDBPyConnection, out: Output, source: str, now: datetime) -> TableChange:
+def _upsert(
+    con: duckdb.DuckDBPyConnection,
+    out: Output,
+    source: str,
+    now: datetime,
+    *,
+    source_column: str | None = None,
+) -> TableChange:
+    """Insert new keys, update changed rows; ``source_column`` gives each row its own source."""
     table = get_table(out.table)
+    src = f"n.{quote_ident(source_column)}" if source_column else "?"
+    params: list[Any] = [now] if source_column else [source, now]
     key = list(table.key)
     values = [c for c in out.columns if c not in key]
     rel = f"{out.relation}_u"
@@ -418,21 +450,58 @@ def _upsert(con: duckdb.DuckDBPyConnection, out: Output, source: str, now: datet
         assignments = ", ".join(f"{quote_ident(c)} = {expr}" for c, expr in new.items())
         updated = run(
             con,
-            f"UPDATE {out.table} AS t SET {assignments}, source = ?, imported_at = ? "
+            f"UPDATE {out.table} AS t SET {assignments}, source = {src}, imported_at = ? "
             f"FROM {rel} n WHERE {match} AND ({differs})",
-            [source, now],
+            params,
         )
         change.updated = int(updated[0][0]) if updated else 0
     inserted = run(
         con,
         f"INSERT INTO {out.table} ({cols}, source, imported_at) "
-        f"SELECT {', '.join(f'n.{quote_ident(c)}' for c in out.columns)}, ?, ? FROM {rel} n "
+        f"SELECT {', '.join(f'n.{quote_ident(c)}' for c in out.columns)}, {src}, ? FROM {rel} n "
         f"WHERE NOT EXISTS (SELECT 1 FROM {out.table} t WHERE {match})",
-        [source, now],
+        params,
     )
     change.inserted = int(inserted[0][0]) if inserted else 0
     change.unchanged = change.rows - change.inserted - change.updated
     return change
+
+
+def _merge_derived(
+    con: duckdb.DuckDBPyConnection, name: str, parts: list[tuple[int, str, Output]]
+) -> Output:
+    """One row per key from the derived rows of every file of an import; later files win.
+
+    Derived rows (customers seen in payments, then again in subscriptions) are
+    upserted once per import, so that two files of one export that describe a
+    customer differently do not overwrite each other on every re-import. Each row
+    keeps the source of the last file that named it in ``_src``.
+    """
+    table = get_table(name)
+    present = {c for _, _, out in parts for c in out.columns}
+    columns = [c for c in table.column_names if c in present]
+    union = " UNION ALL BY NAME ".join(
+        f"SELECT {', '.join(quote_ident(c) for c in out.columns)}, _row, "
+        f"{seq} AS _seq, {sql_literal(label)} AS _src FROM {out.relation}"
+        for seq, label, out in parts
+    )
+    picks = [
+        f"min({quote_ident(c)}) AS {quote_ident(c)}"
+        if c == "created_at"
+        else f"arg_max({quote_ident(c)}, _seq) FILTER (WHERE {quote_ident(c)} IS NOT NULL) "
+        f"AS {quote_ident(c)}"
+        for c in columns
+        if c not in table.key
+    ]
+    keys = ", ".join(quote_ident(k) for k in table.key)
+    rel = f"_merged_{name}"
+    run(con, f"DROP TABLE IF EXISTS {rel}")
+    run(
+        con,
+        f"CREATE TEMP TABLE {rel} AS SELECT {', '.join([keys, *picks])}, "
+        f"arg_max(_src, _seq) AS _src, min(_row) AS _row FROM ({union}) GROUP BY {keys}",
+    )
+    return Output(name, rel, tuple(columns), "derived", unique=True)
 
 
 def _formula_warning(con: duckdb.DuckDBPyConnection, stg: str, plan: FilePlan) -> str | None:
@@ -518,13 +587,23 @@ def _run_import(
     progress: Progress | None,
 ) -> ImportResult:
     results: list[FileImport] = []
+    # Rows of the files; a file routed to several tables still counts once.
+    rows_read = 0
+    # The sheet of a workbook: the option, else the mapping file's ``sheet:``.
+    sheet = options.sheet
+    if sheet is None and options.mapping_file:
+        sheet = load_mapping(options.mapping_file).sheet
+    # Derived rows of every file, upserted once at the end: table -> (order, source, rows).
+    derived: dict[str, list[tuple[int, str, Output]]] = {}
+    derived_by: dict[str, FileImport] = {}
     run(con, "BEGIN TRANSACTION")
     try:
         for i, path in enumerate(paths):
             if progress:
                 progress(f"reading {path.name}", i / len(paths))
             skip = handler.skip_rows(path, options)
-            raw = read_raw(con, path, f"_raw{i}", skip_rows=skip, sheet=options.sheet)
+            raw = read_raw(con, path, f"_raw{i}", skip_rows=skip, sheet=sheet)
+            rows_read += raw.rows
             plans = handler.plan(raw, options, ws)
             staged_rows = 0
             for j, plan in enumerate(plans):
@@ -541,7 +620,9 @@ def _run_import(
                 for out in outputs:
                     _check_output(con, raw, plan, out)
                 label = f"{source}:{path.name}"
-                changes = [_upsert(con, out, label, started) for out in outputs]
+                changes = [
+                    _upsert(con, out, label, started) for out in outputs if out.mode == "primary"
+                ]
                 warnings = [w for w in (_formula_warning(con, stg, plan),) if w]
                 results.append(
                     FileImport(
@@ -558,7 +639,13 @@ def _run_import(
                         warnings=warnings,
                     )
                 )
-                for rel in (stg, *(o.relation for o in outputs)):
+                for out in outputs:
+                    if out.mode == "derived":
+                        parts = derived.setdefault(out.table, [])
+                        parts.append((len(parts), label, out))
+                        derived_by[out.table] = results[-1]
+                primary = [o.relation for o in outputs if o.mode == "primary"]
+                for rel in (stg, *primary):
                     run(con, f"DROP TABLE IF EXISTS {rel}")
                     run(con, f"DROP TABLE IF EXISTS {rel}_u")
             skipped = raw.rows - staged_rows
@@ -569,6 +656,16 @@ def _run_import(
                     f"{skipped} row(s) skipped (subtotals, blank, section or unsupported rows)"
                 )
             run(con, f"DROP TABLE IF EXISTS {raw.relation}")
+        merged: dict[int, list[TableChange]] = {}
+        for name, parts in derived.items():
+            out = _merge_derived(con, name, parts)
+            change = _upsert(con, out, "", started, source_column="_src")
+            # Reported with the last file that named these rows, parents first.
+            merged.setdefault(id(derived_by[name]), []).append(change)
+            for rel in (out.relation, *(o.relation for _, _, o in parts)):
+                run(con, f"DROP TABLE IF EXISTS {rel}")
+        for file_import in results:
+            file_import.tables[:0] = merged.get(id(file_import), [])
         result = ImportResult(import_id, source, dry_run, results)
         if dry_run:
             run(con, "ROLLBACK")
@@ -584,7 +681,7 @@ def _run_import(
                 _sha256(paths),
                 started,
                 datetime.now(UTC),
-                sum(f.rows_read for f in results),
+                rows_read,
                 sum(t.inserted for t in totals.values()),
                 sum(t.updated for t in totals.values()),
                 sum(t.unchanged for t in totals.values()),

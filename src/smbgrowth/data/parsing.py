@@ -27,6 +27,7 @@ __all__ = [
     "DATE_FORMATS",
     "EXPECTED",
     "ISO",
+    "day_first",
     "detect_date_format",
     "install_macros",
     "parse_expr",
@@ -244,7 +245,7 @@ def parse_expr(
     raise ValueError(f"unknown kind {kind!r}")
 
 
-def _day_first(fmt: str) -> bool | None:
+def day_first(fmt: str) -> bool | None:
     """True for day-before-month layouts, False for month-before-day, None when unambiguous."""
     if fmt == ISO or "%Y%m%d" in fmt or fmt.startswith("%Y"):
         return None
@@ -319,12 +320,12 @@ def _detect(
         # validation points at a row that is really wrong.
         return min(zip(row, DATE_FORMATS, strict=True))[1]
     first = ok[0]
-    order = _day_first(first)
+    order = day_first(first)
     if order is None:
         return first
     # The first layout that reads everything puts month and day in some order; look
     # for a rival with the other order that also reads everything.
-    rivals = [f for f in ok if _day_first(f) is (not order)]
+    rivals = [f for f in ok if day_first(f) is (not order)]
     if not rivals:
         return first
     rival = rivals[0]

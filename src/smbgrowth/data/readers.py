@@ -24,7 +24,7 @@ from smbgrowth.data.duck import run, scalar
 from smbgrowth.data.parsing import quote_ident, sql_literal
 from smbgrowth.errors import InputFileError
 
-__all__ = ["RawFile", "detect_encoding", "peek_rows", "read_raw"]
+__all__ = ["RawFile", "check_file", "detect_encoding", "peek_rows", "read_raw"]
 
 _SNIFF_BYTES = 1 << 16
 
@@ -46,22 +46,47 @@ class RawFile:
 
 
 def detect_encoding(path: Path) -> str:
-    """Return 'utf-8', 'utf-16' or 'latin-1' from the file's first bytes."""
+    """Return 'utf-16' for a file with that BOM, 'utf-8' when every byte decodes, else 'latin-1'.
+
+    The whole file is checked (a fast streaming decode): a Latin-1 byte far down a
+    file would otherwise stop DuckDB mid-import, where the read cannot be retried.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut by the sniff window is still UTF-8.
-        if exc.start < len(head) - 4:
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        chunk = head
+        try:
+            while chunk:
+                decoder.decode(chunk)
+                chunk = fh.read(1 << 20)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
             return "latin-1"
     return "utf-8"
 
 
+def check_file(path: Path) -> None:
+    """Raise InputFileError unless ``path`` is a file with something in it."""
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a folder, not an export file")
+    size = path.stat().st_size
+    if size <= _SNIFF_BYTES and _file_kind(path) == "csv":
+        # A text file holding only a byte-order mark, spaces or blank lines is empty too.
+        with path.open("rb") as fh:
+            blank = not fh.read().replace(codecs.BOM_UTF8, b"").strip()
+    else:
+        blank = size == 0
+    if blank:
+        raise InputFileError(f"{path.name}: the file is empty; export it again")
+
+
 def peek_rows(path: Path, n: int = 30) -> list[list[str]]:
     """Return the first ``n`` rows of a CSV file, for finding a header below title rows."""
+    check_file(path)
     encoding = detect_encoding(path)
     with path.open(
         "r", encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline=""
@@ -105,12 +130,7 @@ def read_raw(
     ``skip_rows`` title rows above the header are skipped (CSV and Excel).
     """
     path = Path(path)
-    if not path.exists():
-        raise InputFileError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputFileError(f"{path}: is a folder, not an export file")
-    if path.stat().st_size == 0:
-        raise InputFileError(f"{path.name}: the file is empty; export it again")
+    check_file(path)
     kind = _file_kind(path)
     encoding = "binary"
     if kind == "csv":
@@ -137,12 +157,16 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, relation: str, skip_ro
     for attempt in (encoding, "latin-1"):
         try:
             run(con, f"DROP TABLE IF EXISTS {relation}")
+            # One thread: DuckDB's parallel reader cannot pad short rows (report
+            # footers) when a quoted cell holds a line break (addresses, notes), and a
+            # failed read cannot be retried inside the import's transaction.
             run(
                 con,
                 f"CREATE TEMP TABLE {relation} AS SELECT * FROM read_csv("
                 f"{sql_literal(str(path))}, all_varchar = true, header = true, "
                 f"skip = {int(skip_rows)}, encoding = {sql_literal(attempt)}, "
-                f"null_padding = true, normalize_names = false, sample_size = 20480)",
+                f"null_padding = true, parallel = false, normalize_names = false, "
+                f"sample_size = 20480)",
             )
         except duckdb.InvalidInputException as exc:
             message = str(exc)
