@@ -531,7 +531,7 @@ def import_files(
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
-    memory_limit: str = "700MB",
+    memory_limit: str = "600MB",
 ) -> ImportResult:
     """Import export files of one source into the workspace, all or nothing.
 

@@ -282,8 +282,22 @@ def detect_date_format(
     everything = (
         f"(SELECT DISTINCT sg_text({col}) AS v FROM {relation} WHERE sg_text({col}) IS NOT NULL)"
     )
+    # Layouts that fail on the first few hundred values need not be tried on more.
+    small = (
+        f"(SELECT DISTINCT v FROM (SELECT sg_text({col}) AS v FROM {relation} LIMIT 1000) "
+        f"WHERE v IS NOT NULL)"
+    )
+    failures = _failures(con, small, DATE_FORMATS)
+    candidates = tuple(f for f, bad in zip(DATE_FORMATS, failures, strict=True) if bad == 0)
     try:
-        chosen = _detect(con, head, file=file, header=header, prefer_day_first=prefer_day_first)
+        chosen = _detect(
+            con,
+            head,
+            file=file,
+            header=header,
+            prefer_day_first=prefer_day_first,
+            layouts=candidates or DATE_FORMATS,
+        )
     except MappingError:
         chosen = None
     if chosen is not None:
@@ -297,6 +311,16 @@ def detect_date_format(
     return _detect(con, everything, file=file, header=header, prefer_day_first=prefer_day_first)
 
 
+def _strict(layout: str) -> str:
+    return parse_expr("timestamp", "v", date_format=layout, strict=True)
+
+
+def _failures(con: duckdb.DuckDBPyConnection, values: str, layouts: tuple[str, ...]) -> list[int]:
+    """How many of ``values`` each layout fails to read."""
+    checks = ", ".join(f"count(*) FILTER (WHERE {_strict(f)} IS NULL)" for f in layouts)
+    return [int(n) for n in run(con, f"SELECT {checks} FROM {values}")[0]]
+
+
 def _detect(
     con: duckdb.DuckDBPyConnection,
     values: str,
@@ -304,21 +328,18 @@ def _detect(
     file: str,
     header: str,
     prefer_day_first: bool | None,
+    layouts: tuple[str, ...] = DATE_FORMATS,
 ) -> str:
     total = scalar(con, f"SELECT count(*) FROM {values}")
     if not total:
         return ISO
-
-    def strict(layout: str) -> str:
-        return parse_expr("timestamp", "v", date_format=layout, strict=True)
-
-    checks = ", ".join(f"count(*) FILTER (WHERE {strict(f)} IS NULL)" for f in DATE_FORMATS)
-    row = run(con, f"SELECT {checks} FROM {values}")[0]
-    ok = [f for f, bad in zip(DATE_FORMATS, row, strict=True) if bad == 0]
+    strict = _strict
+    row = _failures(con, values, layouts)
+    ok = [f for f, bad in zip(layouts, row, strict=True) if bad == 0]
     if not ok:
         # No layout reads everything: take the one that reads most, so that
         # validation points at a row that is really wrong.
-        return min(zip(row, DATE_FORMATS, strict=True))[1]
+        return min(zip(row, layouts, strict=True))[1]
     first = ok[0]
     order = day_first(first)
     if order is None:
