@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from smbgrowth.data.fields import normalise_header
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
-from smbgrowth.data.sources.base import find_all
+from smbgrowth.data.sources.base import HeaderSource, find_all
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import MappingError
 
@@ -24,12 +22,9 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class AdsSource:
+class AdsSource(HeaderSource):
     name = "ads"
     help = "daily ad spend export: date, campaign, spend, impressions, clicks, conversions"
-
-    def skip_rows(self, path: Path, options: ImportOptions) -> int:
-        return 0
 
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
         columns = find_all(raw, _COLUMNS)

@@ -11,7 +11,7 @@ from smbgrowth.data.readers import RawFile
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import MappingError
 
-__all__ = ["Source", "find", "find_all", "has", "require"]
+__all__ = ["HeaderSource", "Source", "find", "find_all", "has", "require"]
 
 
 class Source(Protocol):
@@ -27,6 +27,13 @@ class Source(Protocol):
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
         """How the file's columns become canonical rows (one plan per target table)."""
         ...
+
+
+class HeaderSource:
+    """A source whose header is the first row of the file."""
+
+    def skip_rows(self, path: Path, options: ImportOptions) -> int:
+        return 0
 
 
 def find(raw: RawFile, *candidates: str) -> str | None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
-from smbgrowth.data.sources.base import find, find_all, require
+from smbgrowth.data.sources.base import HeaderSource, find, find_all, require
 from smbgrowth.data.workspace import Workspace
 
 __all__ = ["HubSpotSource"]
@@ -44,12 +42,9 @@ _WON = """CASE
 END"""
 
 
-class HubSpotSource:
+class HubSpotSource(HeaderSource):
     name = "hubspot"
     help = "HubSpot contacts or deals export (detected from the headers)"
-
-    def skip_rows(self, path: Path, options: ImportOptions) -> int:
-        return 0
 
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
         if find(raw, "Deal Stage", "Deal Name"):

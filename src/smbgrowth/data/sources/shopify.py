@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
-from smbgrowth.data.sources.base import find_all, require
+from smbgrowth.data.sources.base import HeaderSource, find_all, require
 from smbgrowth.data.workspace import Workspace
 
 __all__ = ["ShopifySource"]
@@ -45,12 +43,9 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class ShopifySource:
+class ShopifySource(HeaderSource):
     name = "shopify"
     help = "Shopify Orders › Export CSV (one row per line item)"
-
-    def skip_rows(self, path: Path, options: ImportOptions) -> int:
-        return 0
 
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
         columns = find_all(raw, _COLUMNS)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from smbgrowth.data.parsing import sql_literal
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
-from smbgrowth.data.sources.base import find, find_all, has, require
+from smbgrowth.data.sources.base import HeaderSource, find, find_all, has, require
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import MappingError
 
@@ -48,12 +46,9 @@ _MONTHLY = """CASE lower(billing_interval)
     WHEN 'day' THEN 365.25 / 12 ELSE 1.0 END"""
 
 
-class StripeSource:
+class StripeSource(HeaderSource):
     name = "stripe"
     help = "Stripe payments export or subscriptions export (detected from the headers)"
-
-    def skip_rows(self, path: Path, options: ImportOptions) -> int:
-        return 0
 
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
         utc = "UTC"

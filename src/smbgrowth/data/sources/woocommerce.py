@@ -7,11 +7,9 @@ line-per-row layout of Advanced Order Export.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
-from smbgrowth.data.sources.base import find, find_all, require
+from smbgrowth.data.sources.base import HeaderSource, find, find_all, require
 from smbgrowth.data.workspace import Workspace
 
 __all__ = ["WooCommerceSource"]
@@ -78,12 +76,9 @@ def _name(
     return extra, {"customer_name": f"nullif(concat_ws(' ', {parts}), '')"}
 
 
-class WooCommerceSource:
+class WooCommerceSource(HeaderSource):
     name = "woocommerce"
     help = "WooCommerce order export (WebToffee order rows or Advanced Order Export line rows)"
-
-    def skip_rows(self, path: Path, options: ImportOptions) -> int:
-        return 0
 
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
         if find(raw, "order_total") and find(raw, "order_id"):

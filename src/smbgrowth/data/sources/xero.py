@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from smbgrowth.data.parsing import quote_ident
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
-from smbgrowth.data.sources.base import find, find_all, require
+from smbgrowth.data.sources.base import HeaderSource, find, find_all, require
 from smbgrowth.data.workspace import Workspace
 
 __all__ = ["XeroSource"]
@@ -44,12 +42,9 @@ _STATUS = """CASE upper(status)
     ELSE lower(status) END"""
 
 
-class XeroSource:
+class XeroSource(HeaderSource):
     name = "xero"
     help = "Xero sales invoices export (Business › Invoices › Export)"
-
-    def skip_rows(self, path: Path, options: ImportOptions) -> int:
-        return 0
 
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
         columns = find_all(raw, _COLUMNS)
