@@ -1,0 +1,17 @@
+"""Metrics layer: the KPI registry, one definition per metric, grouped by growth driver."""
+
+from smbgrowth.metrics.base import DIMENSIONS, DRIVERS, GRAINS, Metric, MetricResult, Query
+from smbgrowth.metrics.registry import METRICS, compute_metric, get_metric, list_metrics
+
+__all__ = [
+    "DIMENSIONS",
+    "DRIVERS",
+    "GRAINS",
+    "METRICS",
+    "Metric",
+    "MetricResult",
+    "Query",
+    "compute_metric",
+    "get_metric",
+    "list_metrics",
+]

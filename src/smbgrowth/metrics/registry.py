@@ -1,0 +1,126 @@
+"""The metric registry: every metric by id, and computing one for a workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from smbgrowth.data.workspace import Workspace
+from smbgrowth.errors import MetricError
+from smbgrowth.metrics import customers, demand, finance, operations, sales
+from smbgrowth.metrics.base import (
+    DIMENSIONS,
+    GRAINS,
+    Grain,
+    Metric,
+    MetricResult,
+    Query,
+    period_range,
+    window_periods,
+)
+
+__all__ = ["METRICS", "compute_metric", "get_metric", "list_metrics"]
+
+METRICS: dict[str, Metric] = {
+    m.id: m for module in (demand, sales, operations, customers, finance) for m in module.METRICS
+}
+
+
+def get_metric(metric_id: str) -> Metric:
+    """Return the metric called ``metric_id`` or raise MetricError naming close matches."""
+    try:
+        return METRICS[metric_id]
+    except KeyError:
+        close = [m for m in METRICS if metric_id.split("_")[0] in m][:8] or list(METRICS)[:8]
+        raise MetricError(
+            f"unknown metric {metric_id!r}; did you mean {', '.join(close)}? "
+            "(`smbgrowth kpis --list` shows them all)"
+        ) from None
+
+
+def list_metrics(driver: str | None = None) -> list[Metric]:
+    """All metrics, in driver order, optionally of one driver."""
+    return [m for m in METRICS.values() if driver is None or m.driver == driver]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def compute_metric(
+    ws: Workspace,
+    metric_id: str,
+    *,
+    grain: Grain = "month",
+    by: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    options: Mapping[str, str] | None = None,
+) -> MetricResult:
+    """Compute a metric per period (and dimension) over an optional date window.
+
+    Periods are in the workspace's time zone. For additive metrics, empty periods
+    between the first and last (or the window's bounds) are filled with 0.
+    """
+    metric = get_metric(metric_id)
+    if grain not in metric.grains:
+        raise MetricError(
+            f"{metric.id} cannot be computed by {grain}; choose one of {', '.join(metric.grains)}"
+        )
+    if grain not in GRAINS:
+        raise MetricError(f"unknown grain {grain!r}; choose one of {', '.join(GRAINS)}")
+    if by is not None and by not in metric.dimensions:
+        known = ", ".join(metric.dimensions) or "none"
+        what = "unknown dimension" if by not in DIMENSIONS else "dimension not available for it"
+        raise MetricError(f"{metric.id}: {what} {by!r}; its dimensions are: {known}")
+    opts = dict(options or {})
+    for name, value in opts.items():
+        option = next((o for o in metric.options if o.name == name), None)
+        if option is None:
+            raise MetricError(f"{metric.id} has no option {name!r}")
+        if value not in option.choices:
+            raise MetricError(
+                f"{metric.id}: option {name} must be one of {', '.join(option.choices)}"
+            )
+    if start and end and start > end:
+        raise MetricError(f"--from {start} is after --to {end}")
+    query = Query(ws, grain=grain, by=by, start=start, end=end, options=opts)
+    frame = metric.compute(query).execute()
+    keys = query.keys
+    frame = frame[[*keys, "value"]].copy()
+    frame["value"] = [_plain(v) for v in frame["value"]]
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+    if grain != "total":
+        frame = _fill_periods(frame, query, metric)
+    frame = frame.sort_values(keys).reset_index(drop=True) if keys else frame
+    return MetricResult(metric, grain, by, frame)
+
+
+def _fill_periods(frame: pd.DataFrame, q: Query, metric: Metric) -> pd.DataFrame:
+    present = frame["period"].dropna()
+    if present.empty and not (q.start and q.end):
+        return frame
+    first, last = (present.min(), present.max()) if not present.empty else (None, None)
+    if q.start and q.end:
+        first, last = window_periods(q.start, q.end, q.grain)
+    elif q.start:
+        first = window_periods(q.start, q.start, q.grain)[0]
+    elif q.end:
+        last = window_periods(q.end, q.end, q.grain)[1]
+    assert first is not None and last is not None
+    periods = period_range(str(first), str(last), q.grain)
+    fill = 0.0 if metric.additive else float("nan")
+    if q.by:
+        groups = frame[q.by].dropna().unique().tolist()
+        full = pd.MultiIndex.from_product([periods, groups], names=["period", q.by])
+        out = frame.set_index(["period", q.by]).reindex(full)
+    else:
+        out = frame.set_index("period").reindex(pd.Index(periods, name="period"))
+    out["value"] = out["value"].fillna(fill) if metric.additive else out["value"]
+    return out.reset_index()
