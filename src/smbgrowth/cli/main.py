@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,7 +25,9 @@ from smbgrowth.data.plan import ImportOptions
 from smbgrowth.data.quality import workspace_status
 from smbgrowth.data.sources import SOURCES
 from smbgrowth.data.workspace import DUCKDB_FILE, Workspace, init_workspace, open_workspace
-from smbgrowth.errors import SmbGrowthError, WorkspaceError
+from smbgrowth.errors import MetricError, SmbGrowthError, WorkspaceError
+from smbgrowth.metrics.registry import compute_metric, list_metrics
+from smbgrowth.metrics.scorecard import driver_scorecard
 from smbgrowth.settings import ENV_WORKSPACE, resolve_workspace_path
 
 app = typer.Typer(
@@ -213,6 +216,226 @@ def status(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     out.console.print(grid)
     for w in st.warnings:
         out.console.print(f"[yellow]warning[/] {w.table}: {w.message}")
+
+
+def _parse_date(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise MetricError(f"{flag} {value!r} is not a date like 2025-01-31") from None
+
+
+def _parse_options(values: list[str] | None) -> dict[str, str]:
+    options = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise MetricError(f"--option {item!r} must look like name=value")
+        options[name.strip()] = value.strip()
+    return options
+
+
+def _fmt(value: Any, unit: str) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    if unit == "ratio":
+        return f"{value:.1%}"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+@app.command()
+def kpis(
+    workspace: WorkspaceOpt = None,
+    metric: Annotated[
+        str | None, typer.Option("--metric", "-m", help="Metric id (see --list).")
+    ] = None,
+    grain: Annotated[
+        str, typer.Option("--grain", "-g", help="day, week, month, quarter, year or total.")
+    ] = "month",
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Dimension: segment, channel, country, category or plan."),
+    ] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First day (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last day (YYYY-MM-DD).")] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="Metric convention, e.g. denominator=start."),
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List every metric.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compute a KPI by period and dimension, or list the KPI registry."""
+    out = Output(as_json)
+    with _errors(out):
+        if list_:
+            described = [m.describe() for m in list_metrics()]
+            if as_json:
+                out.json({"metrics": described})
+                return
+            grid = Table("id", "driver", "unit", "formula", "dimensions")
+            for d in described:
+                grid.add_row(
+                    d["id"], d["driver"], d["unit"], d["formula"], ", ".join(d["dimensions"])
+                )
+            out.console.print(grid)
+            return
+        if metric is None:
+            raise MetricError("name a metric with --metric ID, or list them with --list")
+        ws = _open(workspace)
+        try:
+            result = compute_metric(
+                ws,
+                metric,
+                grain=grain,  # type: ignore[arg-type]
+                by=by,
+                start=_parse_date(from_, "--from"),
+                end=_parse_date(to, "--to"),
+                options=_parse_options(option),
+            )
+        finally:
+            ws.close()
+    if as_json:
+        out.json(result.to_dict())
+        return
+    columns = [*([] if grain == "total" else ["period"]), *([by] if by else []), "value"]
+    grid = Table(*columns, title=f"{result.metric.name} ({result.metric.unit})")
+    for row in result.rows:
+        grid.add_row(
+            *[_fmt(row[c], result.metric.unit) if c == "value" else str(row[c]) for c in columns]
+        )
+    out.console.print(grid)
+
+
+@app.command()
+def scorecard(
+    workspace: WorkspaceOpt = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="Month YYYY-MM [default: latest complete].")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show each growth driver's headline metrics, their trend and what moved most."""
+    out = Output(as_json)
+    with _errors(out):
+        ws = _open(workspace)
+        try:
+            card = driver_scorecard(ws, period=period)
+        finally:
+            ws.close()
+    if as_json:
+        out.json(card.to_dict())
+        return
+    _print_scorecard(out, card)
+
+
+def _print_scorecard(out: Output, card: Any) -> None:
+    grid = Table("driver", "metric", card.period, "previous", "a year ago", "trend")
+    colour = {"improving": "green", "worsening": "red", "flat": "white", "n/a": "dim"}
+    for d in card.drivers:
+        for i, m in enumerate(d.metrics):
+            star = " *" if m.metric == d.moved_most else ""
+            grid.add_row(
+                d.driver if i == 0 else "",
+                m.name + star,
+                _fmt(m.value, m.unit),
+                _fmt(m.previous, m.unit),
+                _fmt(m.last_year, m.unit),
+                f"[{colour[m.trend]}]{m.trend}[/]",
+            )
+    out.console.print(grid)
+    out.console.print("* moved most in its driver since the previous month")
+
+
+@app.command()
+def cohorts(
+    workspace: WorkspaceOpt = None,
+    measure: Annotated[
+        str, typer.Option("--measure", help="customers (share active) or revenue.")
+    ] = "customers",
+    grain: Annotated[str, typer.Option("--grain", "-g", help="month or quarter.")] = "month",
+    as_json: JsonOpt = False,
+) -> None:
+    """Show cohort retention: each acquisition cohort's share still buying by age."""
+    from smbgrowth.metrics.cohorts import cohort_retention
+
+    out = Output(as_json)
+    with _errors(out):
+        if measure not in ("customers", "revenue"):
+            raise MetricError("--measure must be customers or revenue")
+        if grain not in ("month", "quarter"):
+            raise MetricError("--grain must be month or quarter")
+        ws = _open(workspace)
+        try:
+            matrix = cohort_retention(ws, measure=measure, grain=grain)  # type: ignore[arg-type]
+        finally:
+            ws.close()
+    data = matrix.to_dict()
+    if as_json:
+        out.json(data)
+        return
+    ages = max((len(c["values"]) for c in data["cohorts"]), default=0)
+    shown = min(ages, 13)
+    grid = Table("cohort", "size", *[str(a) for a in range(shown)])
+    for c in data["cohorts"]:
+        values = [f"{v:.0%}" if v is not None else "" for v in c["values"][:shown]]
+        grid.add_row(c["cohort"], f"{c['size']:,.0f}", *values)
+    out.console.print(grid)
+
+
+@app.command()
+def stage(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Judge the business's lifecycle stage from its own trajectory, with the evidence."""
+    from smbgrowth.models.lifecycle import judge_stage
+
+    out = Output(as_json)
+    with _errors(out):
+        ws = _open(workspace)
+        try:
+            judgement = judge_stage(ws)
+        finally:
+            ws.close()
+    if as_json:
+        out.json(judgement.to_dict())
+        return
+    _print_stage(out, judgement)
+
+
+def _print_stage(out: Output, judgement: Any) -> None:
+    out.console.print(
+        f"Lifecycle stage: [bold]{judgement.stage}[/] (confidence {judgement.confidence:.0%})"
+    )
+    for line in judgement.evidence:
+        out.console.print(f"  • {line}")
+
+
+@app.command()
+def insights(
+    workspace: WorkspaceOpt = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many insights to show.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find change points, anomalies and lead-lag links between the drivers' series."""
+    from smbgrowth.models.insights import find_insights
+
+    out = Output(as_json)
+    with _errors(out):
+        ws = _open(workspace)
+        try:
+            found = find_insights(ws)[:limit]
+        finally:
+            ws.close()
+    if as_json:
+        out.json({"insights": [i.to_dict() for i in found]})
+        return
+    if not found:
+        out.console.print("No insights: the series are too short or nothing stands out.")
+    for i, item in enumerate(found, start=1):
+        out.console.print(f"{i}. {item.sentence}")
 
 
 def _demo_workspace(path: Path) -> Workspace:

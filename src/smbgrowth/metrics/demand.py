@@ -67,7 +67,6 @@ METRICS: tuple[Metric, ...] = (
         "sold = completed, partially refunded or refunded orders",
         _active_customers,
         dimensions=("segment", "channel", "country"),
-        additive=False,
     ),
     Metric(
         "sessions",
@@ -75,10 +74,9 @@ METRICS: tuple[Metric, ...] = (
         "demand",
         "sessions",
         "distinct web sessions with an event in the period",
-        "a session is counted in the period of any of its events",
+        "a session is counted in the period and channel of its events",
         _sessions,
         dimensions=("channel",),
-        additive=False,
     ),
     Metric(
         "leads",

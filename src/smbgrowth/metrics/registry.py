@@ -69,12 +69,12 @@ def compute_metric(
     between the first and last (or the window's bounds) are filled with 0.
     """
     metric = get_metric(metric_id)
+    if grain not in GRAINS:
+        raise MetricError(f"unknown grain {grain!r}; choose one of {', '.join(GRAINS)}")
     if grain not in metric.grains:
         raise MetricError(
             f"{metric.id} cannot be computed by {grain}; choose one of {', '.join(metric.grains)}"
         )
-    if grain not in GRAINS:
-        raise MetricError(f"unknown grain {grain!r}; choose one of {', '.join(GRAINS)}")
     if by is not None and by not in metric.dimensions:
         known = ", ".join(metric.dimensions) or "none"
         what = "unknown dimension" if by not in DIMENSIONS else "dimension not available for it"

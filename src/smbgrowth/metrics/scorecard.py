@@ -1,0 +1,189 @@
+"""The driver scorecard: each driver's headline metrics now, before and a year ago.
+
+For the latest complete month of the data (or a month the user names), every
+headline metric shows its value, the previous month, the same month last year,
+and a trend judged by one stated rule:
+
+    trend = the mean of the last 3 months against the mean of the 3 months
+    before them; a change of more than ±5 % is a move, up or down, and it is
+    *improving* when it goes the metric's good way, *worsening* otherwise;
+    anything within ±5 % is *flat*.
+
+Per driver, the metric that moved most is the one with the largest change
+against the previous month, in either direction.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from smbgrowth.data.workspace import Workspace
+from smbgrowth.errors import MetricError
+from smbgrowth.metrics.base import DRIVERS, Driver
+from smbgrowth.metrics.common import REVENUE_STATUSES
+from smbgrowth.metrics.registry import METRICS, compute_metric
+
+__all__ = [
+    "HEADLINES",
+    "TREND_THRESHOLD",
+    "TREND_WINDOW",
+    "DriverCard",
+    "MetricCard",
+    "Scorecard",
+    "driver_scorecard",
+    "latest_complete_month",
+]
+
+#: Relative change of the trailing mean that counts as a move.
+TREND_THRESHOLD = 0.05
+#: Months in each of the two means compared by the trend rule.
+TREND_WINDOW = 3
+
+#: Headline metrics of each driver, most important first. Metrics without data
+#: in a workspace are left out of its scorecard.
+HEADLINES: dict[Driver, tuple[str, ...]] = {
+    "demand": ("new_customers", "active_customers", "sessions", "leads"),
+    "sales & marketing": ("cac", "roas", "funnel_conversion", "win_rate"),
+    "operations": (
+        "resolution_hours_median",
+        "first_response_hours_median",
+        "tickets_per_100_orders",
+        "fulfilment_days_median",
+    ),
+    "customers": ("customer_churn_rate", "repeat_purchase_rate", "net_revenue_retention", "mrr"),
+    "finance": ("revenue_net", "gross_margin", "aov", "burn"),
+}
+
+
+@dataclass(frozen=True)
+class MetricCard:
+    """One headline metric on the scorecard."""
+
+    metric: str
+    name: str
+    unit: str
+    value: float | None
+    previous: float | None
+    last_year: float | None
+    change_previous: float | None
+    change_last_year: float | None
+    trend: str
+    higher_is_better: bool | None
+
+
+@dataclass(frozen=True)
+class DriverCard:
+    """A driver's headline metrics and the one that moved most."""
+
+    driver: str
+    metrics: list[MetricCard]
+    moved_most: str | None
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """The five drivers for one month."""
+
+    period: str
+    drivers: list[DriverCard]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _month(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def latest_complete_month(ws: Workspace) -> str | None:
+    """The last month that the data cover to its end (orders, else any dated table)."""
+    o = ws.orders
+    latest = o.filter(o.status.isin(REVENUE_STATUSES)).ordered_at.max().execute()
+    if latest is None or pd.isna(latest):
+        return None
+    local = pd.Timestamp(latest).tz_convert(ws.time_zone)
+    month = pd.Period(local.strftime("%Y-%m"), "M")
+    # The last month counts only if the data reach its final day.
+    if local.normalize() < (month.end_time.normalize()).tz_localize(ws.time_zone):
+        month -= 1
+    return str(month)
+
+
+def _change(now: float | None, before: float | None) -> float | None:
+    if now is None or before is None or before == 0:
+        return None
+    return now / before - 1.0
+
+
+def _trend(series: pd.Series, higher_is_better: bool | None) -> str:
+    values = series.dropna()
+    if len(values) < 2 * TREND_WINDOW or higher_is_better is None:
+        return "n/a"
+    recent = float(values.iloc[-TREND_WINDOW:].mean())
+    before = float(values.iloc[-2 * TREND_WINDOW : -TREND_WINDOW].mean())
+    if before == 0:
+        return "n/a"
+    change = recent / before - 1.0
+    if abs(change) <= TREND_THRESHOLD:
+        return "flat"
+    up = change > 0
+    return "improving" if up == higher_is_better else "worsening"
+
+
+def _value(series: pd.Series, period: str) -> float | None:
+    if period not in series.index:
+        return None
+    v = series.loc[period]
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def driver_scorecard(ws: Workspace, *, period: str | None = None) -> Scorecard:
+    """Build the scorecard for ``period`` (``YYYY-MM``; default: latest complete month)."""
+    period = period or latest_complete_month(ws)
+    if period is None:
+        raise MetricError("no sold orders yet: import orders before asking for a scorecard")
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
+        raise MetricError(f"period {period!r} is not a month like 2025-03")
+    now = pd.Period(period, "M")
+    start = (now - 24).start_time.date()
+    end = now.end_time.date()
+    drivers = []
+    for driver in DRIVERS:
+        cards = []
+        for metric_id in HEADLINES[driver]:
+            metric = METRICS.get(metric_id)
+            if metric is None or "month" not in metric.grains:
+                continue
+            try:
+                series = compute_metric(ws, metric_id, grain="month", start=start, end=end).series()
+            except MetricError:
+                continue
+            if series.dropna().empty:
+                continue
+            value = _value(series, str(now))
+            previous = _value(series, str(now - 1))
+            last_year = _value(series, str(now - 12))
+            cards.append(
+                MetricCard(
+                    metric=metric.id,
+                    name=metric.name,
+                    unit=metric.unit,
+                    value=value,
+                    previous=previous,
+                    last_year=last_year,
+                    change_previous=_change(value, previous),
+                    change_last_year=_change(value, last_year),
+                    trend=_trend(series.loc[: str(now)], metric.higher_is_better),
+                    higher_is_better=metric.higher_is_better,
+                )
+            )
+        moved = [c for c in cards if c.change_previous is not None]
+        most = max(moved, key=lambda c: abs(c.change_previous or 0.0)).metric if moved else None
+        drivers.append(DriverCard(driver, cards, most))
+    return Scorecard(str(now), drivers)
