@@ -1,6 +1,7 @@
 """Metrics layer: the KPI registry, one definition per metric, grouped by growth driver."""
 
 from smbgrowth.metrics.base import DIMENSIONS, DRIVERS, GRAINS, Metric, MetricResult, Query
+from smbgrowth.metrics.cohorts import CohortMatrix, cohort_retention
 from smbgrowth.metrics.registry import METRICS, compute_metric, get_metric, list_metrics
 
 __all__ = [
@@ -8,9 +9,11 @@ __all__ = [
     "DRIVERS",
     "GRAINS",
     "METRICS",
+    "CohortMatrix",
     "Metric",
     "MetricResult",
     "Query",
+    "cohort_retention",
     "compute_metric",
     "get_metric",
     "list_metrics",
