@@ -379,8 +379,13 @@ def cohorts(
         out.json(data)
         return
     ages = max((len(c["values"]) for c in data["cohorts"]), default=0)
-    shown = min(ages, 13)
-    grid = Table("cohort", "size", *[str(a) for a in range(shown)])
+    # As many ages as the terminal fits (the cohort label and size need ~20 columns).
+    shown = min(ages, max(3, (out.console.width - 20) // 6))
+    grid = Table(box=None, padding=(0, 1))
+    grid.add_column("cohort", no_wrap=True)
+    grid.add_column("size", justify="right", no_wrap=True)
+    for age in range(shown):
+        grid.add_column(str(age), justify="right", no_wrap=True)
     for c in data["cohorts"]:
         values = [f"{v:.0%}" if v is not None else "" for v in c["values"][:shown]]
         grid.add_row(c["cohort"], f"{c['size']:,.0f}", *values)
