@@ -238,13 +238,18 @@ def _parse_options(values: list[str] | None) -> dict[str, str]:
 
 
 def _fmt(value: Any, unit: str) -> str:
+    """A value for people: percentages, money without cents when large, units of time."""
     if value is None or (isinstance(value, float) and value != value):
         return "–"
+    number = float(value)
     if unit == "ratio":
-        return f"{value:.1%}"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}"
-    return f"{value:,.0f}"
+        return f"{number:.1%}"
+    suffix = {"hours": " h", "days": " d", "months": " mo", "x": "×"}.get(unit, "")
+    if suffix:
+        return f"{number:,.1f}{suffix}"
+    if number.is_integer() or abs(number) >= 100:
+        return f"{number:,.0f}"
+    return f"{number:,.2f}"
 
 
 @app.command()
@@ -334,7 +339,7 @@ def scorecard(
 
 
 def _print_scorecard(out: Output, card: Any) -> None:
-    grid = Table("driver", "metric", card.period, "previous", "a year ago", "trend")
+    grid = Table("driver", "metric", card.period, "previous", "a year ago", "trend", box=None)
     colour = {"improving": "green", "worsening": "red", "flat": "white", "n/a": "dim"}
     for d in card.drivers:
         for i, m in enumerate(d.metrics):
@@ -469,6 +474,7 @@ def demo(
     """Generate a realistic sample business into a workspace and summarise it."""
     from smbgrowth.data.overview import yearly_overview
     from smbgrowth.data.sample import generate_sample_business
+    from smbgrowth.models.lifecycle import judge_stage
 
     out = Output(as_json)
     with _errors(out):
@@ -481,6 +487,8 @@ def demo(
                 )
             years_table = [y.to_dict() for y in yearly_overview(ws)]
             st = workspace_status(ws)
+            card = driver_scorecard(ws)
+            judgement = judge_stage(ws)
         finally:
             ws.close()
     report: dict[str, Any] = {
@@ -488,6 +496,8 @@ def demo(
         "tables": {t.table: t.rows for t in st.tables},
         "years": years_table,
         "warnings": [w.message for w in st.warnings],
+        "scorecard": card.to_dict(),
+        "stage": judgement.to_dict(),
         "truth": summary.truth,
     }
     if as_json:
@@ -511,7 +521,11 @@ def demo(
     out.console.print(yt)
     for w in st.warnings:
         out.console.print(f"[yellow]warning[/] {w.table}: {w.message}")
-    out.console.print(f"Next: smbgrowth status --workspace {path}")
+    _print_scorecard(out, card)
+    _print_stage(out, judgement)
+    out.console.print(
+        f"Next: smbgrowth kpis --list, smbgrowth cohorts, smbgrowth insights --workspace {path}"
+    )
 
 
 def _money_formatter(currency: str) -> Callable[[float], str]:

@@ -40,6 +40,7 @@ __all__ = [
     "MIN_POINTS",
     "PREWHITEN_ORDER",
     "SEASONAL_MIN_STRENGTH",
+    "WARM_UP_SHARE",
     "Insight",
     "InsightKind",
     "anomalies",
@@ -156,6 +157,22 @@ def _clean(series: pd.Series) -> pd.Series:
     s = s.sort_index()
     finite: pd.Series = s[np.isfinite(s.to_numpy())]
     return finite
+
+
+#: A positive series starts once it first reaches this share of its median: the
+#: months before are the business switching the measure on (the first subscribers,
+#: the first ad budget), not anomalies or steps of an established business.
+WARM_UP_SHARE = 0.25
+
+
+def _warmed_up(series: pd.Series) -> pd.Series:
+    """The series from the first month it reaches WARM_UP_SHARE of its median."""
+    values = series.to_numpy()
+    if len(values) == 0 or (values < 0).any():
+        return series
+    level = WARM_UP_SHARE * float(np.median(values))
+    reached = np.flatnonzero(values >= level)
+    return series.iloc[int(reached[0]) :] if len(reached) else series
 
 
 def _robust_sigma(values: np.ndarray) -> float:
@@ -467,7 +484,7 @@ def anomalies(
             else:
                 how = f"{_fmt(abs(values[i] - expected))} {'above' if z[i] > 0 else 'below'}"
             sentence = (
-                f"{name} in {labels[i]} were {how} what the season and trend explain "
+                f"{name} in {labels[i]}: {how} what the season and trend explain "
                 f"({_fmt(values[i])} against about {_fmt(expected)}; robust z = {z[i]:.1f})"
             )
             out.append(
@@ -500,7 +517,7 @@ def anomalies(
         else:
             how = f"{_fmt(abs(values[i] - prev))} {'above' if zj > 0 else 'below'}"
         sentence = (
-            f"{name} in {labels[i]} were {how} the month before, an unusual change "
+            f"{name} in {labels[i]}: {how} the month before, an unusual change "
             f"({_fmt(prev)} to {_fmt(values[i])}; robust z = {zj:.1f})"
         )
         out.append(
@@ -683,7 +700,7 @@ def monthly_series(ws: Workspace, metric_ids: Iterable[str]) -> dict[str, pd.Ser
             s = compute_metric(ws, metric_id, grain="month").series()
         except MetricError:
             continue
-        s = _clean(s)
+        s = _warmed_up(_clean(s))
         if cutoff is not None:
             s = s[[str(p) <= cutoff for p in s.index]]
         if not s.empty:
