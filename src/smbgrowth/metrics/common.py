@@ -74,7 +74,10 @@ def aggregate(
 
 
 def ratio(q: Query, numerator: ir.Table, denominator: ir.Table) -> ir.Table:
-    """Join two aggregates on the query's keys and divide; no value when the denominator is 0."""
+    """Join two aggregates on the query's keys and divide (numerator; denominator).
+
+    A missing numerator counts as 0; a missing or zero denominator gives no value.
+    """
     num = numerator.rename(num="value")
     den = denominator.rename(den="value")
     if not q.keys:
@@ -84,5 +87,7 @@ def ratio(q: Query, numerator: ir.Table, denominator: ir.Table) -> ir.Table:
         # Outer joins keep both key columns; merge them.
         merged = {k: ibis.coalesce(joined[k], joined[f"{k}_right"]) for k in q.keys}
         joined = joined.mutate(**merged).drop(*[f"{k}_right" for k in q.keys])
-    value = joined.num.cast("float64") / joined.den.cast("float64").nullif(0)
+    # A group with a denominator but no numerator rows has a numerator of 0 (a month
+    # with orders but no tickets); no denominator, or a zero one, gives no value.
+    value = joined.num.cast("float64").fill_null(0) / joined.den.cast("float64").nullif(0)
     return joined.select(*q.keys, value=value)
