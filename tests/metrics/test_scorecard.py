@@ -79,3 +79,11 @@ def test_bad_period_and_empty_workspace(tmp_path: Path, ws: Workspace) -> None:
         pytest.raises(MetricError, match="no sold orders"),
     ):
         driver_scorecard(empty)
+
+
+def test_reusing_computed_results_gives_the_same_scorecard(ws: Workspace) -> None:
+    from smbgrowth.metrics import compute_all
+
+    results = compute_all(ws, grain="month")
+    assert "new_customers" in results
+    assert driver_scorecard(ws, results=results) == driver_scorecard(ws)

@@ -2,7 +2,13 @@
 
 from smbgrowth.metrics.base import DIMENSIONS, DRIVERS, GRAINS, Metric, MetricResult, Query
 from smbgrowth.metrics.cohorts import CohortMatrix, cohort_retention
-from smbgrowth.metrics.registry import METRICS, compute_metric, get_metric, list_metrics
+from smbgrowth.metrics.registry import (
+    METRICS,
+    compute_all,
+    compute_metric,
+    get_metric,
+    list_metrics,
+)
 
 __all__ = [
     "DIMENSIONS",
@@ -14,6 +20,7 @@ __all__ = [
     "MetricResult",
     "Query",
     "cohort_retention",
+    "compute_all",
     "compute_metric",
     "get_metric",
     "list_metrics",

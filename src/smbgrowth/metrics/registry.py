@@ -23,7 +23,7 @@ from smbgrowth.metrics.base import (
     window_periods,
 )
 
-__all__ = ["METRICS", "compute_metric", "get_metric", "list_metrics"]
+__all__ = ["METRICS", "compute_all", "compute_metric", "get_metric", "list_metrics"]
 
 METRICS: dict[str, Metric] = {
     m.id: m for module in (demand, sales, operations, customers, finance) for m in module.METRICS
@@ -124,3 +124,27 @@ def _fill_periods(frame: pd.DataFrame, q: Query, metric: Metric) -> pd.DataFrame
         out = frame.set_index("period").reindex(pd.Index(periods, name="period"))
     out["value"] = out["value"].fillna(fill) if metric.additive else out["value"]
     return out.reset_index()
+
+
+def compute_all(
+    ws: Workspace,
+    *,
+    grain: Grain = "month",
+    start: date | None = None,
+    end: date | None = None,
+    metric_ids: list[str] | None = None,
+) -> dict[str, MetricResult]:
+    """Every metric that allows ``grain`` (or those named), by id, with default options.
+
+    Metrics the workspace lacks the data for (they raise MetricError) are left out.
+    """
+    ids = metric_ids if metric_ids is not None else list(METRICS)
+    results = {}
+    for metric_id in ids:
+        if grain not in get_metric(metric_id).grains:
+            continue
+        try:
+            results[metric_id] = compute_metric(ws, metric_id, grain=grain, start=start, end=end)
+        except MetricError:
+            continue
+    return results

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -25,7 +26,7 @@ import pandas as pd
 
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import MetricError
-from smbgrowth.metrics.base import DRIVERS, Driver
+from smbgrowth.metrics.base import DRIVERS, Driver, MetricResult
 from smbgrowth.metrics.common import REVENUE_STATUSES
 from smbgrowth.metrics.registry import METRICS, compute_metric
 
@@ -143,8 +144,18 @@ def _value(series: pd.Series, period: str) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def driver_scorecard(ws: Workspace, *, period: str | None = None) -> Scorecard:
-    """Build the scorecard for ``period`` (``YYYY-MM``; default: latest complete month)."""
+def driver_scorecard(
+    ws: Workspace,
+    *,
+    period: str | None = None,
+    results: Mapping[str, MetricResult] | None = None,
+) -> Scorecard:
+    """Build the scorecard for ``period`` (``YYYY-MM``; default: latest complete month).
+
+    ``results`` may hold monthly results already computed without a window (from
+    :func:`~smbgrowth.metrics.registry.compute_all`); they are reused instead of
+    computing those metrics again.
+    """
     period = period or latest_complete_month(ws)
     if period is None:
         raise MetricError("no sold orders yet: import orders before asking for a scorecard")
@@ -160,11 +171,19 @@ def driver_scorecard(ws: Workspace, *, period: str | None = None) -> Scorecard:
             metric = METRICS.get(metric_id)
             if metric is None or "month" not in metric.grains:
                 continue
-            try:
-                series = compute_metric(ws, metric_id, grain="month", start=start, end=end).series()
-            except MetricError:
-                continue
-            if series.dropna().empty:
+            known = (results or {}).get(metric_id)
+            if known is not None and known.grain == "month" and known.by is None:
+                full = known.series()
+                series = full[(full.index >= str(now - 24)) & (full.index <= str(now))]
+            else:
+                try:
+                    series = compute_metric(
+                        ws, metric_id, grain="month", start=start, end=end
+                    ).series()
+                except MetricError:
+                    continue
+            # A metric whose table is empty shows nothing rather than a row of zeros.
+            if series.dropna().empty or (metric.additive and not series.fillna(0).any()):
                 continue
             value = _value(series, str(now))
             previous = _value(series, str(now - 1))
