@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -354,6 +355,66 @@ def _print_scorecard(out: Output, card: Any) -> None:
             )
     out.console.print(grid)
     out.console.print("* moved most in its driver since the previous month")
+
+
+@app.command()
+def runway(
+    balance: Annotated[float, typer.Option("--balance", help="Cash in the bank today.")],
+    workspace: WorkspaceOpt = None,
+    months: Annotated[int, typer.Option(min=1, max=24, help="Full months of burn to average.")] = 3,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Day (YYYY-MM-DD).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Months of cash runway: the balance ÷ the average monthly net burn of recent months."""
+    from smbgrowth.metrics.finance import cash_runway_months
+
+    out = Output(as_json)
+    with _errors(out):
+        ws = _open(workspace)
+        try:
+            value = cash_runway_months(
+                ws, Decimal(str(balance)), months, as_of=_parse_date(as_of, "--as-of")
+            )
+        finally:
+            ws.close()
+    if as_json:
+        out.json({"opening_balance": balance, "months_averaged": months, "runway_months": value})
+    elif value is None:
+        out.console.print("Not burning cash over those months: the runway is not limited by burn.")
+    else:
+        out.console.print(f"Runway: [bold]{value:.1f} months[/] at the recent monthly net burn.")
+
+
+@app.command("ar-ageing")
+def ar_ageing_(
+    workspace: WorkspaceOpt = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Day (YYYY-MM-DD) [default: today].")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Open receivables by days past due: current, 1-30, 31-60, 61-90, 90+."""
+    from smbgrowth.metrics.finance import ar_ageing
+
+    out = Output(as_json)
+    with _errors(out):
+        ws = _open(workspace)
+        try:
+            day = _parse_date(as_of, "--as-of") or date.today()
+            table = ar_ageing(ws, day)
+        finally:
+            ws.close()
+    rows = [
+        {"bucket": r["bucket"], "invoices": int(r["invoices"]), "amount": float(r["amount"])}
+        for r in table.to_dict("records")
+    ]
+    if as_json:
+        out.json({"as_of": day.isoformat(), "buckets": rows})
+        return
+    grid = Table("days past due", "invoices", "amount", title=f"Receivables on {day}")
+    for r in rows:
+        grid.add_row(str(r["bucket"]), f"{r['invoices']:,}", f"{r['amount']:,.2f}")
+    out.console.print(grid)
 
 
 @app.command()

@@ -49,7 +49,7 @@ DIMENSIONS: dict[str, str] = {
     "segment": "customer segment (customers.segment)",
     "channel": "acquisition channel (customers.acquisition_channel; marketing_spend.channel)",
     "country": "customer country (customers.country)",
-    "category": "product category (order_lines.product_category)",
+    "category": "product category (order_lines.product_category); expense category for expenses",
     "plan": "subscription plan (subscriptions.plan)",
 }
 

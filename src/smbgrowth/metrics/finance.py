@@ -184,7 +184,10 @@ def _revenue_cagr(q: Query) -> ir.Table:
 
 
 def _operating_expenses(q: Query) -> ir.Table:
-    return aggregate(q, q.ws.expenses, "incurred_at", lambda g: g.amount.sum())
+    e = q.ws.expenses
+    if q.by == "category":
+        e = e.mutate(category=e.category.fill_null("(none)"))
+    return aggregate(q, e, "incurred_at", lambda g: g.amount.sum())
 
 
 def _burn(q: Query) -> ir.Table:
@@ -429,8 +432,10 @@ METRICS: tuple[Metric, ...] = (
         "finance",
         "currency",
         "Σ expenses.amount incurred in the period",
-        "every recorded expense counts, whatever its category (COGS bills included)",
+        "every recorded expense counts, whatever its category (COGS bills included); "
+        "by category = the expense category",
         _operating_expenses,
+        dimensions=("category",),
         higher_is_better=False,
     ),
     Metric(

@@ -182,9 +182,13 @@ def driver_scorecard(
                     ).series()
                 except MetricError:
                     continue
-            # A metric whose table is empty shows nothing rather than a row of zeros.
-            if series.dropna().empty or (metric.additive and not series.fillna(0).any()):
+            # A metric whose table is empty shows nothing rather than a row of zeros,
+            # and months before its first value (the business or the measure did not
+            # exist yet) have no value rather than 0.
+            started = series.fillna(0) != 0
+            if series.dropna().empty or not started.any():
                 continue
+            series = series.loc[started.idxmax() :]
             value = _value(series, str(now))
             previous = _value(series, str(now - 1))
             last_year = _value(series, str(now - 12))
