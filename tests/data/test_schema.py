@@ -66,3 +66,27 @@ def test_a_workspace_from_a_newer_version_is_refused(tmp_path: Path) -> None:
     ws.close()
     with pytest.raises(MigrationError, match="upgrade smbgrowth"):
         smbgrowth.open_workspace(tmp_path / "ws")
+
+
+def test_a_version_one_workspace_opens_upgraded_without_loss(tmp_path: Path) -> None:
+    import sqlite3
+
+    from smbgrowth.data.migrations import migrate_sqlite
+    from smbgrowth.data.workspace import DUCKDB_FILE, SQLITE_FILE
+
+    path = tmp_path / "old"
+    path.mkdir()
+    con = duckdb.connect(str(path / DUCKDB_FILE))
+    assert migrate_duckdb(con, target=1) == 1
+    con.execute(
+        "INSERT INTO deals (deal_id, created_at, stage, source, imported_at) "
+        "VALUES ('d1', TIMESTAMPTZ '2024-01-01 00:00:00+00', 'lead', 'test', now())"
+    )
+    con.close()
+    ops = sqlite3.connect(path / SQLITE_FILE)
+    migrate_sqlite(ops)
+    ops.close()
+    with smbgrowth.open_workspace(path) as ws:
+        assert ws.schema_version == 2
+        assert ws.read("deals")["deal_id"].tolist() == ["d1"]
+        assert ws.row_count("deal_stages") == 0

@@ -186,6 +186,29 @@ def _frames() -> dict[str, pd.DataFrame]:
             "stage": ["won", "lost", "won", "won", "proposal", "won"],
         }
     )
+    # Stage history: d1, d3, d4, d6 went lead → proposal → won; d2 was lost after the
+    # lead stage; d5 is still at proposal. One proposal (d6) is entered on Jan 31, 23:30
+    # in New York, which is February in UTC.
+    history = [
+        ("d1", "lead", "2024-01-05T15:00:00Z"),
+        ("d1", "proposal", "2024-01-15T15:00:00Z"),
+        ("d1", "won", "2024-01-25T15:00:00Z"),
+        ("d2", "lead", "2024-01-10T15:00:00Z"),
+        ("d2", "lost", JAN31_NY_LATE),
+        ("d3", "lead", "2024-01-20T12:00:00Z"),
+        ("d3", "proposal", "2024-02-05T12:00:00Z"),
+        ("d3", "won", "2024-02-19T12:00:00Z"),
+        ("d4", "lead", "2024-02-01T12:00:00Z"),
+        ("d4", "proposal", "2024-02-05T12:00:00Z"),
+        ("d4", "won", "2024-02-11T12:00:00Z"),
+        ("d5", "lead", "2024-02-10T15:00:00Z"),
+        ("d5", "proposal", "2024-03-01T15:00:00Z"),
+        ("d6", "lead", "2024-01-12T15:00:00Z"),
+        ("d6", "proposal", JAN31_NY_LATE),
+        ("d6", "won", "2024-02-20T15:00:00Z"),
+    ]
+    deal_stages = pd.DataFrame(history, columns=["deal_id", "stage", "entered_at"])
+    deal_stages["entered_at"] = pd.to_datetime(deal_stages.entered_at, utc=True)
     return {
         "customers": customers,
         "marketing_spend": spend,
@@ -193,6 +216,7 @@ def _frames() -> dict[str, pd.DataFrame]:
         "order_lines": lines,
         "web_events": web,
         "deals": deals,
+        "deal_stages": deal_stages,
     }
 
 
@@ -433,6 +457,29 @@ def ref_deal_conversion(grain: str, by: str | None) -> Reference:
     return {_key(k): float(g.w.mean()) for k, g in _by_period(d, "created_period", grain, by)}
 
 
+def ref_stage_conversion(grain: str, by: str | None) -> Reference:
+    s = FRAMES["deal_stages"].copy()
+    s = s[~s.stage.str.contains("lost")]
+    s["pos"] = s.sort_values("entered_at").groupby("deal_id").cumcount() + 1
+    order = s.groupby("stage").pos.mean().sort_values()
+    ladder = list(order.index)
+    reached = set(zip(s.deal_id, s.stage, strict=True))
+    if by == "stage":
+        step = s[s.stage != ladder[-1]].copy()
+        step["converted"] = [
+            float((d, ladder[ladder.index(st) + 1]) in reached)
+            for d, st in zip(step.deal_id, step.stage, strict=True)
+        ]
+    else:
+        step = s[s.stage == ladder[0]].copy()
+        step["converted"] = [float((d, ladder[-1]) in reached) for d in step.deal_id]
+    step["period"] = _local_month(step.entered_at)
+    keys = (["period"] if grain == "month" else []) + (["stage"] if by == "stage" else [])
+    if not keys:
+        return {(): float(step.converted.mean())}
+    return {_key(k): float(g.converted.mean()) for k, g in step.groupby(keys)}
+
+
 REFERENCES: dict[str, tuple[Callable[[str, str | None], Reference], str]] = {
     "marketing_spend": (ref_spend, "channel"),
     "cac": (ref_cac, "channel"),
@@ -448,6 +495,7 @@ REFERENCES: dict[str, tuple[Callable[[str, str | None], Reference], str]] = {
     "average_deal_size": (ref_deal_size, "segment"),
     "sales_cycle_days": (ref_cycle, "segment"),
     "deal_conversion": (ref_deal_conversion, "segment"),
+    "stage_conversion": (ref_stage_conversion, "stage"),
 }
 
 # -- hand-worked values (New York months) ------------------------------------------------------
@@ -510,6 +558,17 @@ HAND: dict[tuple[str, str, str | None], Reference] = {
     ("deal_conversion", "month", None): {("2024-01",): 2 / 3, ("2024-02",): 2 / 3},
     ("deal_conversion", "total", None): {(): 4 / 6},
     ("deal_conversion", "total", "segment"): {("consumer",): 0.75, ("business",): 0.5},
+    # Leads: 6, of which 5 reached proposal; proposals: 5, of which 4 were won.
+    ("stage_conversion", "total", "stage"): {("lead",): 5 / 6, ("proposal",): 4 / 5},
+    ("stage_conversion", "total", None): {(): 4 / 6},
+    # January leads d1, d2, d3, d6: all but d2 reached proposal. January proposals: d1
+    # and d6 (23:30 on the 31st in New York), both won.
+    ("stage_conversion", "month", "stage"): {
+        ("2024-01", "lead"): 3 / 4,
+        ("2024-01", "proposal"): 1.0,
+        ("2024-02", "proposal"): 1.0,
+        ("2024-03", "proposal"): 0.0,
+    },
 }
 
 
@@ -527,7 +586,7 @@ def test_every_sales_metric_is_checked_and_well_described() -> None:
     for m in METRICS:
         assert m.driver == "sales & marketing"
         assert m.formula and m.convention and m.unit
-        assert set(m.dimensions) <= {"segment", "channel", "country"}
+        assert set(m.dimensions) <= {"segment", "channel", "country", "stage"}
         assert m.additive == (m.id == "marketing_spend"), m.id
 
 

@@ -219,6 +219,11 @@ _TABLE_SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "won": ("won", "is won", "is closed won"),
         "owner": ("deal owner", "owner"),
     },
+    "deal_stages": {
+        "deal_id": ("deal id", "record id", "deal"),
+        "stage": ("stage", "deal stage", "to stage"),
+        "entered_at": ("entered at", "date entered", "changed at", "timestamp"),
+    },
     "invoices": {
         "invoice_id": ("invoice id", "invoice number", "invoice no", "invoice", "num"),
         "customer_id": ("customer id", "customer", "contact name", "client"),

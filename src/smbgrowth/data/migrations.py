@@ -249,8 +249,20 @@ def _split(sql: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in sql.split(";") if s.strip())
 
 
+_V2_DEAL_STAGES = """
+CREATE TABLE deal_stages (
+    deal_id VARCHAR NOT NULL,
+    stage VARCHAR NOT NULL,
+    entered_at TIMESTAMPTZ NOT NULL,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (deal_id, stage)
+)
+"""
+
 DUCKDB_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical business tables, metadata and import log", _split(_V1_BUSINESS_TABLES)),
+    Migration(2, "deal stage history", _split(_V2_DEAL_STAGES)),
 )
 
 SQLITE_MIGRATIONS: tuple[Migration, ...] = (

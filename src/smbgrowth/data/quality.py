@@ -28,6 +28,7 @@ DATE_COLUMNS: dict[str, str] = {
     "marketing_spend": "date",
     "web_events": "occurred_at",
     "deals": "created_at",
+    "deal_stages": "entered_at",
     "invoices": "issued_at",
     "expenses": "incurred_at",
     "tickets": "opened_at",

@@ -244,6 +244,17 @@ DEALS = Table(
     "B2B sales pipeline.",
 )
 
+DEAL_STAGES = Table(
+    "deal_stages",
+    ("deal_id", "stage"),
+    (
+        _c("deal_id", "text", "deal", True),
+        _c("stage", "text", "pipeline stage the deal entered", True),
+        _c("entered_at", "timestamp", "when it entered the stage", True),
+    ),
+    "When each deal entered each pipeline stage (stage history).",
+)
+
 INVOICES = Table(
     "invoices",
     ("invoice_id",),
@@ -333,6 +344,7 @@ CANONICAL_TABLES: dict[str, Table] = {
         MARKETING_SPEND,
         WEB_EVENTS,
         DEALS,
+        DEAL_STAGES,
         INVOICES,
         EXPENSES,
         TICKETS,

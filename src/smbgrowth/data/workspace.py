@@ -181,6 +181,10 @@ class Workspace:
         return self.table("deals")
 
     @property
+    def deal_stages(self) -> ibis.Table:
+        return self.table("deal_stages")
+
+    @property
     def invoices(self) -> ibis.Table:
         return self.table("invoices")
 

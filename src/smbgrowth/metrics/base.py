@@ -51,6 +51,7 @@ DIMENSIONS: dict[str, str] = {
     "country": "customer country (customers.country)",
     "category": "product category (order_lines.product_category); expense category for expenses",
     "plan": "subscription plan (subscriptions.plan)",
+    "stage": "pipeline stage (deal_stages.stage)",
 }
 
 _TIMESTAMP = dt.Timestamp(timezone="UTC")

@@ -371,6 +371,44 @@ def _deal_conversion(q: Query) -> ir.Table:
     return ratio(q, won, created)
 
 
+def _stage_ladder(q: Query) -> tuple[ir.Table, ir.Table]:
+    """Stage entries without lost stages, and each stage with its place and the next one.
+
+    A pipeline's order is read from the data: the mean position at which deals
+    enter a stage (1 = the first stage they enter) orders the stages.
+    """
+    s = q.ws.deal_stages
+    entries = s.filter(~s.stage.lower().re_search("lost"))
+    placed = entries.mutate(
+        pos=ibis.row_number().over(group_by=entries.deal_id, order_by=entries.entered_at)
+    )
+    ladder = placed.group_by("stage").aggregate(rank=placed.pos.mean())
+    ladder = ladder.mutate(
+        next_stage=ladder.stage.lead().over(order_by=[ladder.rank, ladder.stage]),
+        first=ladder.rank == ladder.rank.min().over(),
+        last=ladder.rank == ladder.rank.max().over(),
+    )
+    return entries, ladder
+
+
+def _stage_conversion(q: Query) -> ir.Table:
+    entries, ladder = _stage_ladder(q)
+    later = entries.select(_deal=entries.deal_id, _stage=entries.stage)
+    if q.by == "stage":
+        step = entries.join(ladder, "stage").filter(lambda t: t.next_stage.notnull())
+        target = step.next_stage
+    else:
+        # Without a split: deals entering the first stage that reached the last one.
+        step = entries.join(ladder, "stage").filter(lambda t: t.first)
+        last = ladder.filter(ladder.last).select(_last=ladder.stage)
+        step = step.cross_join(last)
+        target = step._last
+    joined = step.left_join(later, (step.deal_id == later._deal) & (target == later._stage)).mutate(
+        converted=lambda t: t._deal.notnull().cast("float64")
+    )
+    return aggregate(q, joined, "entered_at", lambda t: t.converted.mean())
+
+
 _ROLLUP = "monthly figures pooled over the months of longer periods"
 
 METRICS: tuple[Metric, ...] = (
@@ -525,6 +563,21 @@ METRICS: tuple[Metric, ...] = (
         "recent periods rise as their deals close",
         _deal_conversion,
         dimensions=_CUSTOMER_DIMS,
+        additive=False,
+    ),
+    Metric(
+        "stage_conversion",
+        "Stage-to-stage conversion",
+        "sales & marketing",
+        "ratio",
+        "by stage: deals that entered the stage in the period and later entered the next "
+        "stage ÷ deals that entered the stage in the period; without a split: from the "
+        "first stage to the last (won)",
+        "from the deal stage history (deal_stages); stage order = mean position at which "
+        "deals enter each stage; lost stages are outcomes, not steps; recent periods rise "
+        "as deals move on",
+        _stage_conversion,
+        dimensions=("stage",),
         additive=False,
     ),
 )

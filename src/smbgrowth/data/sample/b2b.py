@@ -28,6 +28,7 @@ __all__ = [
     "INVOICE_STATUSES",
     "DealBook",
     "InvoiceBook",
+    "deal_stages_frame",
     "deals_frame",
     "draw_deals",
     "draw_invoices",
@@ -58,6 +59,8 @@ class DealBook:
     monthly_value: IntArray
     pipeline: IntArray
     owner: IntArray
+    #: When each deal entered each stage of DEAL_STAGES (columns), -1 if it did not.
+    entered_s: IntArray
 
     def __len__(self) -> int:
         return len(self.created_s)
@@ -101,6 +104,14 @@ def draw_deals(
     open_stage = np.minimum(reached_by_end, 2)
     stage = np.where(closed, np.where(won, _WON, _LOST), open_stage).astype(np.int64)
 
+    # Stage history: lead at creation, then each passed step when reached (before the
+    # end of the data), and lost when the failed step's wait was over.
+    entered = np.full((n, len(DEAL_STAGES)), -1, dtype=np.int64)
+    entered[:, 0] = created
+    passed = passes.cumprod(axis=1).astype(bool) & (reached < timeline.end_s)
+    entered[:, 1:4] = np.where(passed, reached, -1)
+    entered[:, _LOST] = np.where(closed & ~won, outcome_s, -1)
+
     wholesale = customers.segment[accounts] == 2
     median = np.where(
         wholesale,
@@ -117,6 +128,7 @@ def draw_deals(
         monthly_value=monthly.astype(np.int64),
         pipeline=np.where(wholesale, 0, 1).astype(np.int64),
         owner=rng.integers(0, len(params.owners), size=n).astype(np.int64),
+        entered_s=entered,
     )
 
 
@@ -198,6 +210,19 @@ def deals_frame(deals: DealBook, customers: CustomerBase, params: B2BPipeline) -
             "closed_at": col.instants(deals.closed_s),
             "won": col.flags(deals.won == 1, deals.won < 0),
             "owner": col.labels(params.owners, deals.owner),
+        }
+    )
+
+
+def deal_stages_frame(deals: DealBook) -> pd.DataFrame:
+    """Return the ``deal_stages`` table: one row per stage each deal entered."""
+    n = len(deals)
+    deal_no, stage_no = np.nonzero(deals.entered_s >= 0)
+    return col.frame(
+        {
+            "deal_id": col.ids("D", deal_no.astype(np.int64) + 1, max(5, len(str(n)))),
+            "stage": col.labels(DEAL_STAGES, stage_no.astype(np.int64)),
+            "entered_at": col.instants(deals.entered_s[deal_no, stage_no]),
         }
     )
 

@@ -45,7 +45,8 @@ _STAGES: tuple[tuple[str, float], ...] = (
     ("subscriptions", 0.01),
     ("marketing_spend", 0.01),
     ("web_events", 0.35),
-    ("deals", 0.005),
+    ("deals", 0.004),
+    ("deal_stages", 0.001),
     ("invoices", 0.005),
     ("tickets", 0.015),
     ("expenses", 0.01),
@@ -302,6 +303,7 @@ def generate_sample_business(
 
         deals = b2b.draw_deals(rng, timeline, base, params.b2b)
         write("deals", b2b.deals_frame(deals, base, params.b2b))
+        write("deal_stages", b2b.deal_stages_frame(deals))
         invoices = b2b.draw_invoices(rng, timeline, deals, params.b2b, tax)
         write("invoices", b2b.invoices_frame(invoices, base, currency))
 

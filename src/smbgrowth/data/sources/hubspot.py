@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from smbgrowth.data.parsing import quote_ident
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
 from smbgrowth.data.sources.base import HeaderSource, find, find_all, require
@@ -42,6 +45,32 @@ _WON = """CASE
 END"""
 
 
+# HubSpot names stage-entry properties 'Date entered "Qualified To Buy (Sales Pipeline)"'.
+_ENTERED = re.compile(r'^date entered\s*"?(?P<stage>.+?)(?:\s*\([^)]*\))?"?\s*$', re.I)
+
+
+def _stage_history(raw: RawFile, deal_id: str, options: ImportOptions) -> list[FilePlan]:
+    """One plan per 'Date entered <stage>' column: the deal's stage history."""
+    plans = []
+    for header in raw.headers:
+        match = _ENTERED.match(header)
+        if not match:
+            continue
+        stage = match.group("stage").strip().strip('"')
+        plans.append(
+            FilePlan(
+                target="deal_stages",
+                columns={"deal_id": deal_id, "entered_at": header},
+                constants={"stage": stage},
+                row_filter=f"sg_text({quote_ident(header)}) IS NOT NULL",
+                date_format=options.date_format,
+                decimal=options.decimal,
+                label=f"stage history ({stage})",
+            )
+        )
+    return plans
+
+
 class HubSpotSource(HeaderSource):
     name = "hubspot"
     help = "HubSpot contacts or deals export (detected from the headers)"
@@ -54,7 +83,7 @@ class HubSpotSource(HeaderSource):
             if "customer_id" in columns:
                 # Several associated contacts are separated by ';' — the first is the buyer.
                 derive["customer_id"] = "nullif(trim(split_part(customer_id, ';', 1)), '')"
-            return [
+            plans = [
                 FilePlan(
                     target="deals",
                     columns=columns,
@@ -64,6 +93,7 @@ class HubSpotSource(HeaderSource):
                     label="deals",
                 )
             ]
+            return plans + _stage_history(raw, columns["deal_id"], options)
         columns = find_all(raw, _CONTACTS)
         require(raw, columns, ("customer_id",), "a HubSpot contacts or deals export")
         extra: dict[str, tuple[str, str]] = {}
