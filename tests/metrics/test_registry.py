@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -80,3 +81,12 @@ def test_every_metric_runs_on_the_sample_business_at_every_grain_and_dimension(
         elif metric.additive:
             whole_total = compute_metric(demo, metric_id, grain="total").total()
             assert split["value"].sum() == pytest.approx(whole_total)
+
+
+def test_the_metrics_reference_in_docs_is_generated_from_the_registry() -> None:
+    from smbgrowth.metrics import registry_markdown
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+    assert docs.read_text(encoding="utf-8") == registry_markdown(), (
+        "docs/metrics.md is stale: run `make docs`"
+    )

@@ -8,6 +8,7 @@ from smbgrowth.metrics.registry import (
     compute_metric,
     get_metric,
     list_metrics,
+    registry_markdown,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "compute_metric",
     "get_metric",
     "list_metrics",
+    "registry_markdown",
 ]

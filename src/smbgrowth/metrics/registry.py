@@ -23,7 +23,14 @@ from smbgrowth.metrics.base import (
     window_periods,
 )
 
-__all__ = ["METRICS", "compute_all", "compute_metric", "get_metric", "list_metrics"]
+__all__ = [
+    "METRICS",
+    "compute_all",
+    "compute_metric",
+    "get_metric",
+    "list_metrics",
+    "registry_markdown",
+]
 
 METRICS: dict[str, Metric] = {
     m.id: m for module in (demand, sales, operations, customers, finance) for m in module.METRICS
@@ -148,3 +155,32 @@ def compute_all(
         except MetricError:
             continue
     return results
+
+
+def registry_markdown() -> str:
+    """The registry as a Markdown reference (docs/metrics.md is this text)."""
+    from smbgrowth.metrics.base import DRIVERS
+
+    lines = [
+        "# Metrics",
+        "",
+        "Generated from the metric registry (`smbgrowth kpis --list`); do not edit by hand.",
+        "Periods are in the workspace's time zone. Options are conventions: `name=value`,",
+        "default first.",
+        "",
+    ]
+    for driver in DRIVERS:
+        lines += [f"## {driver}", ""]
+        for m in list_metrics(driver):
+            lines.append(f"### `{m.id}` — {m.name} ({m.unit})")
+            lines.append("")
+            lines.append(f"- **Formula:** {m.formula}")
+            lines.append(f"- **Convention:** {m.convention}")
+            lines.append(f"- **Grains:** {', '.join(m.grains)}")
+            if m.dimensions:
+                lines.append(f"- **Dimensions:** {', '.join(m.dimensions)}")
+            for o in m.options:
+                choices = ", ".join([o.default, *(c for c in o.choices if c != o.default)])
+                lines.append(f"- **Option `{o.name}`:** {choices} — {o.help}")
+            lines.append("")
+    return "\n".join(lines)
