@@ -152,3 +152,89 @@ def test_every_command_has_help_and_appears_in_the_readme() -> None:
         assert code == 0
         assert "--workspace" in out and "--json" in out
         assert re.search(rf"smbgrowth {name}\b", readme), f"README does not document {name}"
+
+
+@pytest.fixture(scope="module")
+def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "ws"
+    code, out, err = _invoke("demo", "-w", str(path), "--customers", "800", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert set(report) == {
+        "workspace",
+        "tables",
+        "years",
+        "warnings",
+        "scorecard",
+        "stage",
+        "truth",
+    }
+    assert report["tables"]["orders"] > 0
+    assert report["stage"]["stage"] in ("startup", "growth", "maturity", "renewal", "decline")
+    return path
+
+
+def test_demo_twice_replaces_the_demo_but_never_imported_data(
+    demo_path: Path, ws_path: Path
+) -> None:
+    code, _, _ = _invoke("demo", "-w", str(demo_path), "--customers", "800", "--json")
+    assert code == 0
+    tx = ws_path.parent / "tx.csv"
+    tx.write_text(ORDERS_CSV, encoding="utf-8")
+    assert _invoke("import", "csv", str(tx), "-t", "orders", "-w", str(ws_path))[0] == 0
+    code, _, err = _invoke("demo", "-w", str(ws_path))
+    assert code == 1
+    assert "holds imported data" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "keys"),
+    [
+        (["kpis", "-m", "revenue_net", "-g", "year"], {"metric", "unit", "grain", "rows"}),
+        (["kpis", "--list"], {"metrics"}),
+        (["scorecard"], {"period", "drivers"}),
+        (["cohorts"], {"measure", "grain", "cohorts"}),
+        (["stage"], {"stage", "confidence", "evidence", "months_of_history", "fitted"}),
+        (["insights"], {"insights"}),
+        (["runway", "--balance", "25000"], {"opening_balance", "months_averaged", "runway_months"}),
+        (["ar-ageing", "--as-of", "2026-10-31"], {"as_of", "buckets"}),
+    ],
+)
+def test_analysis_commands_print_their_documented_json(
+    demo_path: Path, args: list[str], keys: set[str]
+) -> None:
+    code, out, err = _invoke(*args, "-w", str(demo_path), "--json")
+    assert code == 0, err
+    assert set(json.loads(out)) == keys
+
+
+def test_kpis_rows_follow_the_documented_shape(demo_path: Path) -> None:
+    code, out, _ = _invoke(
+        "kpis",
+        "-m",
+        "new_customers",
+        "-g",
+        "total",
+        "--by",
+        "channel",
+        "-w",
+        str(demo_path),
+        "--json",
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert data["by"] == "channel"
+    assert all(set(row) == {"channel", "value"} for row in data["rows"])
+    code, out, _ = _invoke(
+        "kpis",
+        "-m",
+        "orders",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-03-31",
+        "-w",
+        str(demo_path),
+        "--json",
+    )
+    assert [r["period"] for r in json.loads(out)["rows"]] == ["2026-01", "2026-02", "2026-03"]

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -30,6 +30,8 @@ from smbgrowth.errors import MetricError, SmbGrowthError, WorkspaceError
 from smbgrowth.metrics.registry import compute_metric, list_metrics
 from smbgrowth.metrics.scorecard import driver_scorecard
 from smbgrowth.settings import ENV_WORKSPACE, resolve_workspace_path
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="smbgrowth",
@@ -115,6 +117,16 @@ def _open(workspace: Path | None) -> Workspace:
     return open_workspace(resolve_workspace_path(workspace))
 
 
+def _with_workspace(out: Output, workspace: Path | None, work: Callable[[Workspace], T]) -> T:
+    """Open the workspace, do the work, close it; errors become one line."""
+    with _errors(out):
+        ws = _open(workspace)
+        try:
+            return work(ws)
+        finally:
+            ws.close()
+
+
 @app.command("import")
 def import_(
     source: Annotated[str, typer.Argument(help=f"Export format: {', '.join(SOURCES)}.")],
@@ -198,12 +210,7 @@ def import_(
 def status(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Show the tables, their row counts and date ranges, and data-quality warnings."""
     out = Output(as_json)
-    with _errors(out):
-        ws = _open(workspace)
-        try:
-            st = workspace_status(ws)
-        finally:
-            ws.close()
+    st = _with_workspace(out, workspace, lambda ws: workspace_status(ws))
     if as_json:
         out.json(st.to_dict())
         return
@@ -327,12 +334,7 @@ def scorecard(
 ) -> None:
     """Show each growth driver's headline metrics, their trend and what moved most."""
     out = Output(as_json)
-    with _errors(out):
-        ws = _open(workspace)
-        try:
-            card = driver_scorecard(ws, period=period)
-        finally:
-            ws.close()
+    card = _with_workspace(out, workspace, lambda ws: driver_scorecard(ws, period=period))
     if as_json:
         out.json(card.to_dict())
         return
@@ -370,13 +372,12 @@ def runway(
 
     out = Output(as_json)
     with _errors(out):
-        ws = _open(workspace)
-        try:
-            value = cash_runway_months(
-                ws, Decimal(str(balance)), months, as_of=_parse_date(as_of, "--as-of")
-            )
-        finally:
-            ws.close()
+        day = _parse_date(as_of, "--as-of")
+    value = _with_workspace(
+        out,
+        workspace,
+        lambda ws: cash_runway_months(ws, Decimal(str(balance)), months, as_of=day),
+    )
     if as_json:
         out.json({"opening_balance": balance, "months_averaged": months, "runway_months": value})
     elif value is None:
@@ -398,14 +399,14 @@ def ar_ageing_(
 
     out = Output(as_json)
     with _errors(out):
-        ws = _open(workspace)
-        try:
-            day = _parse_date(as_of, "--as-of") or date.today()
-            table = ar_ageing(ws, day)
-        finally:
-            ws.close()
+        day = _parse_date(as_of, "--as-of") or date.today()
+    table = _with_workspace(out, workspace, lambda ws: ar_ageing(ws, day))
     rows = [
-        {"bucket": r["bucket"], "invoices": int(r["invoices"]), "amount": float(r["amount"])}
+        {
+            "bucket": r["bucket"],
+            "invoices": int(r["invoices"]),
+            "amount": round(float(r["amount"]), 2),
+        }
         for r in table.to_dict("records")
     ]
     if as_json:
@@ -464,12 +465,7 @@ def stage(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     from smbgrowth.models.lifecycle import judge_stage
 
     out = Output(as_json)
-    with _errors(out):
-        ws = _open(workspace)
-        try:
-            judgement = judge_stage(ws)
-        finally:
-            ws.close()
+    judgement = _with_workspace(out, workspace, lambda ws: judge_stage(ws))
     if as_json:
         out.json(judgement.to_dict())
         return
@@ -494,12 +490,7 @@ def insights(
     from smbgrowth.models.insights import find_insights
 
     out = Output(as_json)
-    with _errors(out):
-        ws = _open(workspace)
-        try:
-            found = find_insights(ws)[:limit]
-        finally:
-            ws.close()
+    found = _with_workspace(out, workspace, lambda ws: find_insights(ws)[:limit])
     if as_json:
         out.json({"insights": [i.to_dict() for i in found]})
         return
