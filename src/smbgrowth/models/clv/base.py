@@ -1,0 +1,230 @@
+"""What every customer-value model shares: input checks, sufficient statistics and MLE.
+
+Models are fitted by maximum likelihood on *sufficient statistics*: customers
+with the same (frequency, recency, T) — or whatever a model's data are — are one
+row with a weight, so a million customers are often a few thousand rows.
+
+Parameters are optimised on the log scale (they are all positive) with
+L-BFGS-B and the model's analytic gradient. Standard errors come from the
+observed information: the Hessian of the negative log-likelihood in the
+log-parameters, obtained by central differences of the analytic gradient, then
+carried to the natural scale by the delta method (se(θ) = θ · se(log θ)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import optimize
+
+from smbgrowth.errors import ModelError, NotFittedError
+
+__all__ = [
+    "CustomerValueModel",
+    "FitResult",
+    "FloatArray",
+    "compress",
+    "fit_mle",
+    "rfm_arrays",
+]
+
+FloatArray = npt.NDArray[np.float64]
+#: Negative log-likelihood and its gradient, both in the log-parameters.
+Objective = Callable[[FloatArray], tuple[float, FloatArray]]
+
+
+def rfm_arrays(
+    frequency: Any, recency: Any = None, T: Any = None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Validate (frequency, recency, T) given as arrays or as one DataFrame with those columns.
+
+    frequency = repeat purchases (whole, ≥ 0); recency = age at the last purchase
+    (0 without repeats); T = age at the end of calibration; 0 ≤ recency ≤ T.
+    """
+    if isinstance(frequency, pd.DataFrame):
+        frame = frequency
+        missing = [c for c in ("frequency", "recency", "T") if c not in frame.columns]
+        if missing:
+            raise ModelError(f"the data have no column(s) {', '.join(missing)}")
+        frequency, recency, T = frame["frequency"], frame["recency"], frame["T"]
+    if recency is None or T is None:
+        raise ModelError("fit needs frequency, recency and T (or a DataFrame with them)")
+    x = np.asarray(frequency, dtype=np.float64)
+    t_x = np.asarray(recency, dtype=np.float64)
+    t = np.asarray(T, dtype=np.float64)
+    if not (x.shape == t_x.shape == t.shape) or x.ndim != 1:
+        raise ModelError("frequency, recency and T must be 1-D and of the same length")
+    if len(x) == 0:
+        raise ModelError("no customers to fit")
+    if not (np.isfinite(x).all() and np.isfinite(t_x).all() and np.isfinite(t).all()):
+        raise ModelError("frequency, recency and T must be finite numbers")
+    if (x < 0).any() or (np.floor(x) != x).any():
+        raise ModelError("frequency must be a whole number of repeat purchases (≥ 0)")
+    if (t_x < 0).any() or (t_x > t + 1e-9).any():
+        raise ModelError("recency must lie between 0 and T for every customer")
+    if ((x == 0) & (t_x != 0)).any():
+        raise ModelError("recency must be 0 for customers without repeat purchases")
+    if (t <= 0).any():
+        raise ModelError("T must be positive for every customer")
+    return x, t_x, t
+
+
+def compress(*columns: FloatArray) -> tuple[list[FloatArray], FloatArray]:
+    """Unique rows of the columns and how many customers share each (the weights)."""
+    stacked = np.column_stack(columns)
+    unique, counts = np.unique(stacked, axis=0, return_counts=True)
+    return [unique[:, i].copy() for i in range(unique.shape[1])], counts.astype(np.float64)
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The outcome of a maximum-likelihood fit."""
+
+    params: dict[str, float]
+    standard_errors: dict[str, float]
+    log_likelihood: float
+    converged: bool
+    iterations: int
+    message: str
+
+
+def _hessian(objective: Objective, x: FloatArray) -> FloatArray:
+    """Hessian by central differences of the analytic gradient, symmetrised."""
+    n = len(x)
+    h = np.empty((n, n))
+    for i in range(n):
+        step = 1e-5 * max(1.0, abs(x[i]))
+        up, down = x.copy(), x.copy()
+        up[i] += step
+        down[i] -= step
+        h[i] = (objective(up)[1] - objective(down)[1]) / (2 * step)
+    return (h + h.T) / 2
+
+
+def fit_mle(
+    objective: Objective,
+    start: Sequence[float],
+    names: Sequence[str],
+    *,
+    what: str,
+    tol: float = 1e-10,
+    max_iter: int = 2000,
+    bounds: tuple[float, float] = (-30.0, 30.0),
+) -> FitResult:
+    """Minimise ``objective`` over log-parameters from ``start`` (natural scale).
+
+    Raises ModelError, naming the model, when the optimiser fails or the
+    likelihood is not finite at the optimum — never returns NaN parameters.
+    """
+    x0 = np.log(np.asarray(start, dtype=np.float64))
+
+    def wrapped(z: FloatArray) -> tuple[float, FloatArray]:
+        value, grad = objective(z)
+        if not np.isfinite(value):
+            # Steer the optimiser away from regions where the likelihood breaks down.
+            return 1e300, np.zeros_like(z)
+        return value, grad
+
+    with np.errstate(all="ignore"):
+        res = optimize.minimize(
+            wrapped,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[bounds] * len(x0),
+            options={"maxiter": max_iter, "ftol": tol * 1e-3, "gtol": 1e-8},
+        )
+    z = np.asarray(res.x, dtype=np.float64)
+    value, _ = objective(z)
+    if not np.isfinite(value) or not np.isfinite(z).all():
+        raise ModelError(f"{what}: the fit failed ({res.message}); check the data")
+    at_bound = np.isclose(np.abs(z), bounds[1], rtol=1e-6)
+    if at_bound.any():
+        stuck = ", ".join(n for n, b in zip(names, at_bound, strict=True) if b)
+        raise ModelError(
+            f"{what}: parameter(s) {stuck} ran to the edge of the search range; the data do "
+            "not identify the model (too few customers or no repeat purchases?)"
+        )
+    params = np.exp(z)
+    with np.errstate(all="ignore"):
+        hess = _hessian(objective, z)
+        try:
+            cov = np.linalg.inv(hess)
+            se_log = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+        except np.linalg.LinAlgError:
+            se_log = np.full(len(z), np.nan)
+    se = params * se_log
+    return FitResult(
+        params={n: float(p) for n, p in zip(names, params, strict=True)},
+        standard_errors={n: float(s) for n, s in zip(names, se, strict=True)},
+        log_likelihood=-float(value),
+        converged=bool(res.success),
+        iterations=int(res.nit),
+        message=str(res.message),
+    )
+
+
+class CustomerValueModel:
+    """Common surface of the customer-value models (scikit-learn estimator contract).
+
+    Subclasses set ``name`` (CLI id), ``param_names`` (the papers' names) and
+    fill ``params_``, ``standard_errors_``, ``log_likelihood_``,
+    ``n_customers_``, ``converged_`` and ``iterations_`` in ``fit``.
+    """
+
+    name: str = ""
+    param_names: tuple[str, ...] = ()
+
+    params_: dict[str, float]
+    standard_errors_: dict[str, float]
+    log_likelihood_: float
+    n_customers_: int
+    converged_: bool
+    iterations_: int
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "params_"):
+            raise NotFittedError(
+                f"{type(self).__name__} is not fitted yet; call fit(...) before predicting"
+            )
+
+    def _store(self, result: FitResult, n_customers: int) -> None:
+        self.params_ = result.params
+        self.standard_errors_ = result.standard_errors
+        self.log_likelihood_ = result.log_likelihood
+        self.n_customers_ = n_customers
+        self.converged_ = result.converged
+        self.iterations_ = result.iterations
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"model", "params", "standard_errors", "log_likelihood", "n_customers"}``."""
+        self._check_fitted()
+        return {
+            "model": self.name,
+            "params": dict(self.params_),
+            "standard_errors": dict(self.standard_errors_),
+            "log_likelihood": self.log_likelihood_,
+            "n_customers": self.n_customers_,
+            "converged": self.converged_,
+        }
+
+    def summary(self) -> pd.DataFrame:
+        """Parameters with standard errors and 95 % intervals."""
+        self._check_fitted()
+        rows = []
+        for k, v in self.params_.items():
+            se = self.standard_errors_[k]
+            rows.append({"param": k, "estimate": v, "se": se, "low": v - 1.96 * se,
+                         "high": v + 1.96 * se})  # fmt: skip
+        return pd.DataFrame(rows).set_index("param")
+
+    def __repr__(self) -> str:
+        if not hasattr(self, "params_"):
+            return f"{type(self).__name__}()"
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in self.params_.items())
+        return f"{type(self).__name__}({shown})"
