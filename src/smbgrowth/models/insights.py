@@ -29,6 +29,7 @@ from statsmodels.tsa.seasonal import STL
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import MetricError
 from smbgrowth.metrics.registry import compute_metric, get_metric
+from smbgrowth.metrics.scorecard import latest_complete_month
 
 __all__ = [
     "ANOMALY_Z",
@@ -663,29 +664,6 @@ def lead_lag(
 # -- workspace -------------------------------------------------------------------------
 
 
-def _last_complete_month(ws: Workspace) -> str | None:
-    """Label of the last month the orders (or customers) cover to its end, if known.
-
-    A history that stops mid-month would make its last month look like a
-    slump; that month is dropped.
-    """
-    for table, column in (("orders", "ordered_at"), ("customers", "created_at")):
-        try:
-            value = ws.duck.execute(f"SELECT max({column}) FROM {table}").fetchone()
-        except Exception:
-            continue
-        if value is None or value[0] is None:
-            continue
-        last = pd.Timestamp(value[0])
-        last = last.tz_localize("UTC") if last.tzinfo is None else last.tz_convert("UTC")
-        local = last.tz_convert(ws.time_zone)
-        month = local.tz_localize(None).to_period("M")
-        if local.day >= local.days_in_month - 1:
-            return str(month)
-        return str(month - 1)
-    return None
-
-
 def monthly_series(ws: Workspace, metric_ids: Iterable[str]) -> dict[str, pd.Series]:
     """Monthly series of the metrics a workspace can compute, by metric id.
 
@@ -693,7 +671,8 @@ def monthly_series(ws: Workspace, metric_ids: Iterable[str]) -> dict[str, pd.Ser
     its data are missing) or has no values is left out; a last month the data
     do not cover to its end is dropped.
     """
-    cutoff = _last_complete_month(ws)
+    # A history that stops mid-month would make its last month look like a slump.
+    cutoff = latest_complete_month(ws)
     out: dict[str, pd.Series] = {}
     for metric_id in metric_ids:
         try:
