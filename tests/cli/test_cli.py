@@ -33,7 +33,7 @@ def ws_path(tmp_path: Path) -> Path:
     assert code == 0
     info = json.loads(out)
     assert info["reporting_currency"] == "EUR"
-    assert info["schema_version"] == 2
+    assert info["schema_version"] == 3
     return path
 
 

@@ -18,7 +18,8 @@ from smbgrowth import CANONICAL_TABLES, Workspace, init_workspace
 from smbgrowth.data.sample import DEFAULT_END, SampleSummary, generate_sample_business
 from smbgrowth.errors import ConfigError, WorkspaceError
 
-BUSINESS_TABLES = [name for name in CANONICAL_TABLES if name != "fx_rates"]
+# Tables the sample draws; fx_rates stays empty and customer_segments is derived later.
+BUSINESS_TABLES = [n for n in CANONICAL_TABLES if n not in ("fx_rates", "customer_segments")]
 WEEK_S = 7 * 86_400
 
 

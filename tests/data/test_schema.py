@@ -87,6 +87,6 @@ def test_a_version_one_workspace_opens_upgraded_without_loss(tmp_path: Path) -> 
     migrate_sqlite(ops)
     ops.close()
     with smbgrowth.open_workspace(path) as ws:
-        assert ws.schema_version == 2
+        assert ws.schema_version == 3
         assert ws.read("deals")["deal_id"].tolist() == ["d1"]
         assert ws.row_count("deal_stages") == 0

@@ -146,3 +146,28 @@ def test_profiles_on_the_sample_business(tmp_path: Path) -> None:
         clusters = behavioural_clusters(rfm)
         assert 2 <= clusters.k <= 8
         assert clusters.labels.index.equals(rfm.index)
+
+
+def test_saving_segments_keeps_when_each_was_entered(shop: Workspace) -> None:
+    from datetime import UTC, datetime
+
+    from smbgrowth.models.segments import save_segments
+
+    first = datetime(2024, 7, 1, tzinfo=UTC)
+    rfm = rfm_scores(shop)
+    changes = save_segments(shop, rfm.segment, method="rfm", scores=rfm.rfm, at=first)
+    assert (changes.entered, changes.unchanged) == (5, 0)
+    again = save_segments(shop, rfm.segment, method="rfm", scores=rfm.rfm, at=datetime.now(UTC))
+    assert (again.entered, again.unchanged) == (0, 5)
+    moved = rfm.segment.copy()
+    moved["c1"] = "at risk"
+    later = datetime(2024, 9, 1, tzinfo=UTC)
+    step = save_segments(shop, moved, method="rfm", at=later)
+    assert (step.entered, step.unchanged) == (1, 4)
+    saved = shop.read("customer_segments").set_index("customer_id")
+    assert saved.loc["c1", "segment"] == "at risk"
+    assert saved.loc["c1", "previous_segment"] == "champions"
+    assert saved.loc["c1", "since"] == pd.Timestamp(later)
+    assert saved.loc["c2", "since"] == pd.Timestamp(first)
+    with pytest.raises(ModelError):
+        save_segments(shop, moved, method="kmeans")

@@ -260,9 +260,24 @@ CREATE TABLE deal_stages (
 )
 """
 
+_V3_CUSTOMER_SEGMENTS = """
+CREATE TABLE customer_segments (
+    customer_id VARCHAR NOT NULL,
+    method VARCHAR NOT NULL,
+    segment VARCHAR NOT NULL,
+    previous_segment VARCHAR,
+    since TIMESTAMPTZ NOT NULL,
+    score VARCHAR,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (customer_id, method)
+)
+"""
+
 DUCKDB_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical business tables, metadata and import log", _split(_V1_BUSINESS_TABLES)),
     Migration(2, "deal stage history", _split(_V2_DEAL_STAGES)),
+    Migration(3, "customer segments", _split(_V3_CUSTOMER_SEGMENTS)),
 )
 
 SQLITE_MIGRATIONS: tuple[Migration, ...] = (

@@ -322,6 +322,20 @@ PROCESSES = Table(
     "Recurring business processes (candidates for automation).",
 )
 
+CUSTOMER_SEGMENTS = Table(
+    "customer_segments",
+    ("customer_id", "method"),
+    (
+        _c("customer_id", "text", "customer", True),
+        _c("method", "text", "how the segment was assigned: rfm or cluster", True),
+        _c("segment", "text", "current segment", True),
+        _c("previous_segment", "text", "segment before the last change"),
+        _c("since", "timestamp", "when the customer entered the current segment", True),
+        _c("score", "text", "the scores behind it (e.g. RFM 545)"),
+    ),
+    "Each customer's current segment per method, with when it was entered.",
+)
+
 FX_RATES = Table(
     "fx_rates",
     ("currency", "date"),
@@ -349,6 +363,7 @@ CANONICAL_TABLES: dict[str, Table] = {
         EXPENSES,
         TICKETS,
         PROCESSES,
+        CUSTOMER_SEGMENTS,
         FX_RATES,
     )
 }

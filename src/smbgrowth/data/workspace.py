@@ -201,6 +201,10 @@ class Workspace:
         return self.table("processes")
 
     @property
+    def customer_segments(self) -> ibis.Table:
+        return self.table("customer_segments")
+
+    @property
     def fx_rates(self) -> ibis.Table:
         return self.table("fx_rates")
 

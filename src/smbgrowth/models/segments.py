@@ -29,7 +29,7 @@ silhouette score (Rousseeuw 1987), fitted with a fixed seed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import ibis
 import numpy as np
@@ -43,9 +43,11 @@ from smbgrowth.metrics.common import REVENUE_STATUSES
 __all__ = [
     "RFM_SEGMENTS",
     "Clustering",
+    "SegmentChanges",
     "behavioural_clusters",
     "name_segment",
     "rfm_scores",
+    "save_segments",
     "segment_profiles",
 ]
 
@@ -191,3 +193,71 @@ def segment_profiles(rfm: pd.DataFrame, segments: pd.Series) -> pd.DataFrame:
         }
     )
     return profile.sort_values("revenue_share", ascending=False)
+
+
+@dataclass(frozen=True)
+class SegmentChanges:
+    """What saving a segmentation changed: customers who entered a segment, and the rest."""
+
+    method: str
+    entered: int
+    unchanged: int
+
+
+def save_segments(
+    ws: Workspace,
+    segments: pd.Series,
+    *,
+    method: str,
+    scores: pd.Series | None = None,
+    at: datetime | None = None,
+) -> SegmentChanges:
+    """Write each customer's segment to ``customer_segments``, keeping when it was entered.
+
+    A customer whose segment is unchanged keeps its ``since``; one that moved gets
+    the new segment, its previous one and ``since = at`` — the record that
+    automations read to act on "customer entered segment". All in one transaction.
+    """
+    if method not in ("rfm", "cluster"):
+        raise ModelError(f"segment method must be rfm or cluster, not {method!r}")
+    at = at or datetime.now(UTC)
+    frame = pd.DataFrame(
+        {
+            "customer_id": segments.index.astype(str),
+            "segment": segments.astype(str).to_numpy(),
+            "score": (scores.reindex(segments.index).astype(str).to_numpy()
+                      if scores is not None else None),
+        }
+    )  # fmt: skip
+    con = ws.duck
+    con.register("_new_segments", frame)
+    try:
+        with ws.transaction():
+            entered = con.execute(
+                """UPDATE customer_segments AS t
+                   SET previous_segment = t.segment, segment = n.segment, since = ?,
+                       score = n.score, source = 'segments', imported_at = ?
+                   FROM _new_segments n
+                   WHERE t.customer_id = n.customer_id AND t.method = ?
+                     AND t.segment <> n.segment""",
+                [at, at, method],
+            ).fetchall()[0][0]
+            con.execute(
+                """UPDATE customer_segments AS t SET score = n.score
+                   FROM _new_segments n
+                   WHERE t.customer_id = n.customer_id AND t.method = ?
+                     AND t.score IS DISTINCT FROM n.score""",
+                [method],
+            ).fetchall()
+            inserted = con.execute(
+                """INSERT INTO customer_segments
+                   SELECT n.customer_id, ?, n.segment, NULL, ?, n.score, 'segments', ?
+                   FROM _new_segments n
+                   WHERE NOT EXISTS (SELECT 1 FROM customer_segments t
+                                     WHERE t.customer_id = n.customer_id AND t.method = ?)""",
+                [method, at, at, method],
+            ).fetchall()[0][0]
+    finally:
+        con.unregister("_new_segments")
+    moved = int(entered) + int(inserted)
+    return SegmentChanges(method, moved, len(frame) - moved)
