@@ -195,6 +195,11 @@ def test_demo_twice_replaces_the_demo_but_never_imported_data(
         (["scorecard"], {"period", "drivers"}),
         (["cohorts"], {"measure", "grain", "cohorts"}),
         (["stage"], {"stage", "confidence", "evidence", "months_of_history", "fitted"}),
+        (["segments"], {"method", "k", "customers", "entered", "segments"}),
+        (
+            ["segments", "--method", "cluster", "--no-save"],
+            {"method", "k", "customers", "entered", "segments"},
+        ),
         (["insights"], {"insights"}),
         (["runway", "--balance", "25000"], {"opening_balance", "months_averaged", "runway_months"}),
         (["ar-ageing", "--as-of", "2026-10-31"], {"as_of", "buckets"}),

@@ -460,6 +460,50 @@ def cohorts(
 
 
 @app.command()
+def segments(
+    workspace: WorkspaceOpt = None,
+    method: Annotated[
+        str, typer.Option("--method", help="rfm (named RFM segments) or cluster (k-means).")
+    ] = "rfm",
+    save: Annotated[
+        bool, typer.Option("--save/--no-save", help="Write the segments to the workspace.")
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Segment customers by RFM or behaviour, profile each segment and save the result."""
+    from smbgrowth.models.segments import segment_customers
+
+    out = Output(as_json)
+    result = _with_workspace(
+        out, workspace, lambda ws: segment_customers(ws, method=method, save=save)
+    )
+    data = result.to_dict()
+    if as_json:
+        out.json(data)
+        return
+    title = f"{data['customers']:,} customers by {method}"
+    if result.k:
+        title += f" (k = {result.k}, best silhouette)"
+    grid = Table(title=title, box=None, padding=(0, 1))
+    for column in ("segment", "customers", "revenue", "mean spend", "orders", "days since"):
+        grid.add_column(column, no_wrap=True, justify="left" if column == "segment" else "right")
+    grid.add_column("top categories")
+    for row in data["segments"]:
+        grid.add_row(
+            row["segment"],
+            f"{row['customers']:,.0f}",
+            f"{row['revenue_share']:.0%}",
+            f"{row['mean_spend']:,.0f}",
+            f"{row['mean_orders']:.1f}",
+            f"{row['mean_recency_days']:.0f}",
+            ", ".join(row["top_categories"]),
+        )
+    out.console.print(grid)
+    if data["entered"] is not None:
+        out.console.print(f"{data['entered']:,} customer(s) entered a new segment.")
+
+
+@app.command()
 def stage(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Judge the business's lifecycle stage from its own trajectory, with the evidence."""
     from smbgrowth.models.lifecycle import judge_stage

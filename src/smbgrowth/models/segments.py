@@ -44,11 +44,14 @@ __all__ = [
     "RFM_SEGMENTS",
     "Clustering",
     "SegmentChanges",
+    "Segmentation",
     "behavioural_clusters",
     "name_segment",
     "rfm_scores",
     "save_segments",
+    "segment_customers",
     "segment_profiles",
+    "top_categories",
 ]
 
 #: Named segments in the order their rules are checked (see the module docstring).
@@ -261,3 +264,86 @@ def save_segments(
         con.unregister("_new_segments")
     moved = int(entered) + int(inserted)
     return SegmentChanges(method, moved, len(frame) - moved)
+
+
+def top_categories(ws: Workspace, segments: pd.Series, n: int = 3) -> dict[str, list[str]]:
+    """The ``n`` product categories with most net line revenue in each segment."""
+    o, lines = ws.orders, ws.order_lines
+    sold = o.filter(o.status.isin(REVENUE_STATUSES) & o.customer_id.notnull())
+    joined = lines.join(sold.select("order_id", "customer_id"), "order_id")
+    joined = joined.filter(joined.product_category.notnull())
+    per = (
+        joined.group_by(["customer_id", "product_category"])
+        .aggregate(revenue=joined.line_total.sum())
+        .execute()
+    )
+    if per.empty:
+        return {}
+    per["segment"] = per.customer_id.map(segments)
+    per = per.dropna(subset=["segment"])
+    per["revenue"] = per.revenue.astype(float)
+    totals = per.groupby(["segment", "product_category"]).revenue.sum().reset_index()
+    out: dict[str, list[str]] = {}
+    for segment, group in totals.groupby("segment"):
+        ranked = group.sort_values(["revenue", "product_category"], ascending=[False, True])
+        out[str(segment)] = ranked.product_category.head(n).astype(str).tolist()
+    return out
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """Customers' segments by one method, the segment profiles and what saving changed."""
+
+    method: str
+    segments: pd.Series
+    profiles: pd.DataFrame
+    categories: dict[str, list[str]]
+    k: int | None
+    changes: SegmentChanges | None
+
+    def to_dict(self) -> dict[str, object]:
+        rows = []
+        for name, row in self.profiles.iterrows():
+            rows.append(
+                {
+                    "segment": str(name),
+                    **{k: (int(v) if k == "customers" else float(v)) for k, v in row.items()},
+                    "top_categories": self.categories.get(str(name), []),
+                }
+            )
+        return {
+            "method": self.method,
+            "k": self.k,
+            "customers": len(self.segments),
+            "entered": self.changes.entered if self.changes else None,
+            "segments": rows,
+        }
+
+
+def segment_customers(
+    ws: Workspace,
+    *,
+    method: str = "rfm",
+    as_of: date | None = None,
+    save: bool = True,
+    seed: int = 0,
+) -> Segmentation:
+    """Segment every customer with a sold order by RFM or clustering, profile, and save."""
+    rfm = rfm_scores(ws, as_of=as_of)
+    k: int | None = None
+    if method == "rfm":
+        segments = rfm.segment
+    elif method == "cluster":
+        clustering = behavioural_clusters(rfm, seed=seed)
+        segments, k = clustering.labels, clustering.k
+    else:
+        raise ModelError(f"segment method must be rfm or cluster, not {method!r}")
+    changes = save_segments(ws, segments, method=method, scores=rfm.rfm) if save else None
+    return Segmentation(
+        method=method,
+        segments=segments,
+        profiles=segment_profiles(rfm, segments),
+        categories=top_categories(ws, segments),
+        k=k,
+        changes=changes,
+    )
