@@ -167,6 +167,7 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "warnings",
         "scorecard",
         "stage",
+        "segments",
         "truth",
     }
     assert report["tables"]["orders"] > 0

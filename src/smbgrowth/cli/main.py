@@ -571,6 +571,7 @@ def demo(
     from smbgrowth.data.overview import yearly_overview
     from smbgrowth.data.sample import generate_sample_business
     from smbgrowth.models.lifecycle import judge_stage
+    from smbgrowth.models.segments import segment_customers
 
     out = Output(as_json)
     with _errors(out):
@@ -585,6 +586,7 @@ def demo(
             st = workspace_status(ws)
             card = driver_scorecard(ws)
             judgement = judge_stage(ws)
+            segmentation = segment_customers(ws, method="rfm")
         finally:
             ws.close()
     report: dict[str, Any] = {
@@ -594,6 +596,7 @@ def demo(
         "warnings": [w.message for w in st.warnings],
         "scorecard": card.to_dict(),
         "stage": judgement.to_dict(),
+        "segments": segmentation.to_dict(),
         "truth": summary.truth,
     }
     if as_json:
@@ -619,6 +622,10 @@ def demo(
         out.console.print(f"[yellow]warning[/] {w.table}: {w.message}")
     _print_scorecard(out, card)
     _print_stage(out, judgement)
+    shares = ", ".join(
+        f"{s['segment']} {s['customer_share']:.0%}" for s in report["segments"]["segments"]
+    )
+    out.console.print(f"Customer segments (RFM): {shares}")
     out.console.print(
         f"Next: smbgrowth kpis --list, smbgrowth cohorts, smbgrowth insights --workspace {path}"
     )
