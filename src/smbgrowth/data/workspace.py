@@ -69,8 +69,6 @@ def _connect_duckdb(path: Path) -> duckdb.DuckDBPyConnection:
     # Work that outgrows memory (huge imports) spills next to the data, not to /tmp.
     tmp = str(path.parent / ".tmp").replace("'", "''")
     run(con, f"SET temp_directory = '{tmp}'")
-    # Work that outgrows memory (huge imports) spills next to the data, not to /tmp.
-    run(con, f"SET temp_directory = '{str(path.parent / '.tmp').replace(chr(39), chr(39) * 2)}'")
     return con
 
 

@@ -69,8 +69,9 @@ def rfm_arrays(
         raise ModelError("recency must lie between 0 and T for every customer")
     if ((x == 0) & (t_x != 0)).any():
         raise ModelError("recency must be 0 for customers without repeat purchases")
-    if (t <= 0).any():
-        raise ModelError("T must be positive for every customer")
+    if (t < 0).any() or ((t == 0) & (x > 0)).any():
+        # T = 0 is a customer first seen on the last day: no repeats possible yet.
+        raise ModelError("T must be ≥ 0, and positive for customers with repeat purchases")
     return x, t_x, t
 
 
