@@ -10,7 +10,7 @@ checked against the truth they should recover.
 The generative models:
 
 * repeat purchases — BG/NBD (Fader, Hardie & Lee 2005);
-* order values — Gamma-Gamma (Fader, Hardie & Berger 2005);
+* order values — Gamma-Gamma (Fader, Hardie & Lee 2005);
 * subscription churn — shifted-beta-geometric (Fader & Hardie 2007).
 """
 

@@ -198,7 +198,7 @@ def generate_sample_business(
     The business grows from start-up into growth along a logistic curve with
     yearly and weekly seasonality; web customers buy by the BG/NBD model
     (Fader, Hardie & Lee 2005) with Gamma-Gamma order values (Fader, Hardie &
-    Berger 2005), subscribers churn by the shifted-beta-geometric model
+    Lee 2005, "RFM and CLV"), subscribers churn by the shifted-beta-geometric model
     (Fader & Hardie 2007), paid channels cost their true CAC per customer,
     support slows down as volume outgrows a fixed team, and cafés and offices
     are won through a pipeline and invoiced net-30. Every table but
@@ -237,7 +237,7 @@ def generate_sample_business(
     ----------
     .. [1] Fader, Hardie & Lee (2005). "Counting Your Customers" the Easy Way.
        *Marketing Science* 24(2), 275–284.
-    .. [2] Fader, Hardie & Berger (2005). RFM and CLV: Using Iso-Value Curves
+    .. [2] Fader, Hardie & Lee (2005). RFM and CLV: Using Iso-Value Curves
        for Customer Base Analysis. *Journal of Marketing Research* 42(4).
     .. [3] Fader & Hardie (2007). How to Project Customer Retention. *Journal
        of Interactive Marketing* 21(1), 76–90.

@@ -7,7 +7,7 @@ purchase drops out with probability ``p ~ Beta(a, b)``. Given ``N`` Poisson
 arrivals in the observation window and a dropout after the ``J``-th repeat
 purchase (``J ~ Geometric(p)``), the customer makes ``X = min(N, J)`` repeat
 purchases at the first ``X`` of ``N`` uniform instants. Order subtotals follow
-the Gamma-Gamma model of Fader, Hardie & Berger (2005): ``z ~ Gamma(p, ν)``
+the Gamma-Gamma model of Fader, Hardie & Lee (2005): ``z ~ Gamma(p, ν)``
 with ``ν ~ Gamma(q, γ)`` per customer.
 
 References

@@ -9,7 +9,7 @@ References
 .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting Your
    Customers" the Easy Way: An Alternative to the Pareto/NBD Model.
    *Marketing Science* 24(2), 275–284.
-.. [2] Fader, P. S., Hardie, B. G. S. and Berger, P. D. (2005). RFM and CLV:
+.. [2] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). RFM and CLV:
    Using Iso-Value Curves for Customer Base Analysis. *Journal of Marketing
    Research* 42(4), 415–430 (the Gamma-Gamma spend model, appendix and
    Fader & Hardie's note "The Gamma-Gamma Model of Monetary Value", 2013).
@@ -123,7 +123,7 @@ class RepeatPurchase:
 
 @dataclass(frozen=True)
 class OrderValue:
-    """Gamma-Gamma spend per order (Fader, Hardie & Berger 2005).
+    """Gamma-Gamma spend per order (Fader, Hardie & Lee 2005).
 
     A customer's orders have subtotal ``z ~ Gamma(p, ν)`` (shape ``p``, rate
     ``ν``) with ``ν ~ Gamma(q, gamma)`` per customer; the mean order value of
