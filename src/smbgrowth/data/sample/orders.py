@@ -15,7 +15,7 @@ References
 .. [1] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). "Counting Your
    Customers" the Easy Way: An Alternative to the Pareto/NBD Model.
    *Marketing Science* 24(2), 275–284.
-.. [2] Fader, P. S., Hardie, B. G. S. and Berger, P. D. (2005). RFM and CLV:
+.. [2] Fader, P. S., Hardie, B. G. S. and Lee, K. L. (2005). RFM and CLV:
    Using Iso-Value Curves for Customer Base Analysis. *Journal of Marketing
    Research* 42(4), 415–430.
 """
