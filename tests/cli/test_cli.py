@@ -145,12 +145,21 @@ def test_unknown_source_lists_the_known_ones(ws_path: Path, tmp_path: Path) -> N
 
 def test_every_command_has_help_and_appears_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
-    assert {"init", "import", "status", "demo"} <= set(names)
-    for name in names:
-        code, out, _ = _invoke(name, "--help")
+    commands = [
+        [c.name or (c.callback.__name__ if c.callback else "")] for c in app.registered_commands
+    ]
+    for group in app.registered_groups:
+        assert group.typer_instance is not None
+        commands += [
+            [group.name or "", c.name or ""] for c in group.typer_instance.registered_commands
+        ]
+    assert {"init", "import", "status", "demo"} <= {c[0] for c in commands}
+    assert ["clv", "fit"] in commands
+    for words in commands:
+        code, out, _ = _invoke(*words, "--help")
         assert code == 0
         assert "--workspace" in out and "--json" in out
+        name = " ".join(words)
         assert re.search(rf"smbgrowth {name}\b", readme), f"README does not document {name}"
 
 
@@ -197,6 +206,27 @@ def test_demo_twice_replaces_the_demo_but_never_imported_data(
         (["cohorts"], {"measure", "grain", "cohorts"}),
         (["stage"], {"stage", "confidence", "evidence", "months_of_history", "fitted"}),
         (["segments"], {"method", "k", "customers", "entered", "segments"}),
+        (
+            ["clv", "fit", "--model", "bgnbd"],
+            {"model", "params", "standard_errors", "log_likelihood", "n_customers", "converged"},
+        ),
+        (
+            ["clv", "predict", "--horizon", "6"],
+            {"model", "horizon_months", "discount_rate", "customers", "total_clv", "top"},
+        ),
+        (
+            ["clv", "validate"],
+            {
+                "model",
+                "calibration_end",
+                "holdout_end",
+                "predicted",
+                "actual",
+                "error",
+                "by_frequency",
+            },
+        ),
+        (["churn-risk", "--top", "5"], {"customers"}),
         (
             ["segments", "--method", "cluster", "--no-save"],
             {"method", "k", "customers", "entered", "segments"},

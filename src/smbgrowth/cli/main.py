@@ -503,6 +503,183 @@ def segments(
         out.console.print(f"{data['entered']:,} customer(s) entered a new segment.")
 
 
+clv_app = typer.Typer(help="Customer lifetime value: fit, predict and validate the models.")
+app.add_typer(clv_app, name="clv")
+
+TimeUnitOpt = Annotated[
+    str, typer.Option("--time-unit", help="day, week or month (the models' period).")
+]
+
+
+def _time_unit(value: str) -> Any:
+    if value not in ("day", "week", "month"):
+        raise SmbGrowthError(f"--time-unit must be day, week or month, not {value!r}")
+    return value
+
+
+@clv_app.command("fit")
+def clv_fit(
+    model: Annotated[
+        str, typer.Option("--model", help="bgnbd, mbgnbd, pareto, bgbb, gammagamma or sbg.")
+    ] = "bgnbd",
+    workspace: WorkspaceOpt = None,
+    time_unit: TimeUnitOpt = "week",
+    calibration_end: Annotated[
+        str | None, typer.Option("--calibration-end", help="Fit on data up to this day.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit a customer-value model to the workspace by maximum likelihood."""
+    from smbgrowth.models.clv.workflow import MODEL_NAMES, fit_model
+
+    out = Output(as_json)
+    with _errors(out):
+        if model not in MODEL_NAMES:
+            raise SmbGrowthError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
+        unit = _time_unit(time_unit)
+        end = _parse_date(calibration_end, "--calibration-end")
+    fitted = _with_workspace(
+        out, workspace, lambda ws: fit_model(ws, model, time_unit=unit, calibration_end=end)
+    )
+    data = fitted.to_dict()
+    if as_json:
+        out.json(data)
+        return
+    grid = Table("parameter", "estimate", "standard error", title=f"{model} fit")
+    for name, value in data["params"].items():
+        grid.add_row(name, f"{value:.4g}", f"{data['standard_errors'][name]:.3g}")
+    out.console.print(grid)
+    out.console.print(
+        f"log-likelihood {data['log_likelihood']:,.2f} on {data['n_customers']:,} "
+        f"{'cohort curves' if model == 'sbg' else 'customers'}"
+    )
+
+
+@clv_app.command("predict")
+def clv_predict(
+    workspace: WorkspaceOpt = None,
+    horizon: Annotated[int, typer.Option("--horizon", min=1, help="Months ahead.")] = 12,
+    discount_rate: Annotated[
+        float, typer.Option("--discount-rate", min=0.0, max=0.99, help="Monthly discount rate.")
+    ] = 0.01,
+    model: Annotated[
+        str, typer.Option("--model", help="Purchase model: bgnbd, mbgnbd or pareto.")
+    ] = "bgnbd",
+    time_unit: TimeUnitOpt = "week",
+    top: Annotated[int, typer.Option("--top", min=1, help="Customers to show.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Each customer's P(alive), expected purchases and spend, and discounted CLV."""
+    from smbgrowth.models.clv.workflow import predict_customers
+
+    out = Output(as_json)
+    with _errors(out):
+        unit = _time_unit(time_unit)
+    table = _with_workspace(
+        out,
+        workspace,
+        lambda ws: predict_customers(
+            ws, model=model, horizon_months=horizon, discount_rate=discount_rate, time_unit=unit
+        ),
+    )
+    total = float(table.clv.sum())
+    rows = [
+        {"customer_id": str(k), **{c: float(v) for c, v in r.items()}}
+        for k, r in table.head(top).iterrows()
+    ]
+    if as_json:
+        out.json(
+            {
+                "model": model,
+                "horizon_months": horizon,
+                "discount_rate": discount_rate,
+                "customers": len(table),
+                "total_clv": total,
+                "top": rows,
+            }
+        )
+        return
+    title = f"Top {len(rows)} of {len(table):,} customers, next {horizon} months"
+    grid = Table("customer", "P(alive)", "purchases", "spend each", "CLV", title=title)
+    for r in rows:
+        grid.add_row(
+            r["customer_id"],
+            f"{r['p_alive']:.0%}",
+            f"{r['expected_purchases']:.1f}",
+            f"{r['expected_spend']:,.2f}",
+            f"{r['clv']:,.0f}",
+        )
+    out.console.print(grid)
+    out.console.print(f"Customer base worth {total:,.0f} over the next {horizon} months.")
+
+
+@clv_app.command("validate")
+def clv_validate(
+    workspace: WorkspaceOpt = None,
+    model: Annotated[str, typer.Option("--model", help="bgnbd, mbgnbd or pareto.")] = "bgnbd",
+    calibration_end: Annotated[
+        str | None, typer.Option("--calibration-end", help="[default: two thirds in].")
+    ] = None,
+    time_unit: TimeUnitOpt = "week",
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit on a calibration period and compare predicted with actual holdout purchases."""
+    from smbgrowth.models.clv.workflow import validate_model
+
+    out = Output(as_json)
+    with _errors(out):
+        unit = _time_unit(time_unit)
+        end = _parse_date(calibration_end, "--calibration-end")
+    result = _with_workspace(
+        out,
+        workspace,
+        lambda ws: validate_model(ws, model=model, calibration_end=end, time_unit=unit),
+    )
+    data = result.to_dict()
+    if as_json:
+        out.json(data)
+        return
+    grid = Table("repeat purchases in calibration", "customers", "predicted", "actual",
+                 title=f"{model}: {data['calibration_end']} → {data['holdout_end']}")  # fmt: skip
+    for b in data["by_frequency"]:
+        grid.add_row(b["frequency"], f"{b['customers']:,.0f}", f"{b['predicted']:,.1f}",
+                     f"{b['actual']:,.0f}")  # fmt: skip
+    out.console.print(grid)
+    out.console.print(
+        f"Holdout repeat purchases: predicted {data['predicted']:,.0f}, actual "
+        f"{data['actual']:,.0f} (error {data['error']:+.1%})."
+    )
+
+
+@app.command("churn-risk")
+def churn_risk_(
+    workspace: WorkspaceOpt = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many customers.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Repeat customers whose P(alive) is falling, ranked by the value at risk."""
+    from smbgrowth.models.clv.workflow import churn_risk
+
+    out = Output(as_json)
+    table = _with_workspace(out, workspace, lambda ws: churn_risk(ws, top=top))
+    rows = [
+        {"customer_id": str(k), **{c: float(v) for c, v in r.items()}} for k, r in table.iterrows()
+    ]
+    if as_json:
+        out.json({"customers": rows})
+        return
+    grid = Table("customer", "orders", "days since", "P(alive)", "value at risk")
+    for r in rows:
+        grid.add_row(
+            r["customer_id"],
+            f"{r['frequency'] + 1:.0f}",
+            f"{r['days_since_last']:.0f}",
+            f"{r['p_alive']:.0%} (was {r['p_alive_before']:.0%})",
+            f"{r['value_at_risk']:,.0f}",
+        )
+    out.console.print(grid)
+
+
 @app.command()
 def stage(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Judge the business's lifecycle stage from its own trajectory, with the evidence."""
