@@ -177,6 +177,7 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "scorecard",
         "stage",
         "segments",
+        "clv",
         "truth",
     }
     assert report["tables"]["orders"] > 0

@@ -485,7 +485,10 @@ def segments(
     if result.k:
         title += f" (k = {result.k}, best silhouette)"
     grid = Table(title=title, box=None, padding=(0, 1))
-    for column in ("segment", "customers", "revenue", "mean spend", "orders", "days since"):
+    with_clv = bool(data["segments"]) and "mean_clv" in data["segments"][0]
+    columns = ["segment", "customers", "revenue", "mean spend", "orders", "days since"]
+    columns += ["CLV", "P(alive)"] if with_clv else []
+    for column in columns:
         grid.add_column(column, no_wrap=True, justify="left" if column == "segment" else "right")
     grid.add_column("top categories")
     for row in data["segments"]:
@@ -496,6 +499,7 @@ def segments(
             f"{row['mean_spend']:,.0f}",
             f"{row['mean_orders']:.1f}",
             f"{row['mean_recency_days']:.0f}",
+            *([f"{row['mean_clv']:,.0f}", f"{row['mean_p_alive']:.0%}"] if with_clv else []),
             ", ".join(row["top_categories"]),
         )
     out.console.print(grid)
@@ -747,6 +751,7 @@ def demo(
     """Generate a realistic sample business into a workspace and summarise it."""
     from smbgrowth.data.overview import yearly_overview
     from smbgrowth.data.sample import generate_sample_business
+    from smbgrowth.models.clv.workflow import predict_customers
     from smbgrowth.models.lifecycle import judge_stage
     from smbgrowth.models.segments import segment_customers
 
@@ -764,6 +769,7 @@ def demo(
             card = driver_scorecard(ws)
             judgement = judge_stage(ws)
             segmentation = segment_customers(ws, method="rfm")
+            value = predict_customers(ws)
         finally:
             ws.close()
     report: dict[str, Any] = {
@@ -774,6 +780,12 @@ def demo(
         "scorecard": card.to_dict(),
         "stage": judgement.to_dict(),
         "segments": segmentation.to_dict(),
+        "clv": {
+            "horizon_months": 12,
+            "customers": len(value),
+            "total_clv": float(value.clv.sum()),
+            "mean_p_alive": float(value.p_alive.mean()),
+        },
         "truth": summary.truth,
     }
     if as_json:
@@ -803,6 +815,11 @@ def demo(
         f"{s['segment']} {s['customer_share']:.0%}" for s in report["segments"]["segments"]
     )
     out.console.print(f"Customer segments (RFM): {shares}")
+    clv = report["clv"]
+    out.console.print(
+        f"Customer base worth {clv['total_clv']:,.0f} over the next 12 months "
+        f"(BG/NBD + Gamma-Gamma); mean P(alive) {clv['mean_p_alive']:.0%}."
+    )
     out.console.print(
         f"Next: smbgrowth kpis --list, smbgrowth cohorts, smbgrowth insights --workspace {path}"
     )

@@ -328,7 +328,11 @@ def segment_customers(
     save: bool = True,
     seed: int = 0,
 ) -> Segmentation:
-    """Segment every customer with a sold order by RFM or clustering, profile, and save."""
+    """Segment every customer with a sold order by RFM or clustering, profile, and save.
+
+    Profiles include each segment's mean 12-month CLV and P(alive) (BG/NBD with
+    Gamma-Gamma) when the history allows fitting them.
+    """
     rfm = rfm_scores(ws, as_of=as_of)
     k: int | None = None
     if method == "rfm":
@@ -339,10 +343,21 @@ def segment_customers(
     else:
         raise ModelError(f"segment method must be rfm or cluster, not {method!r}")
     changes = save_segments(ws, segments, method=method, scores=rfm.rfm) if save else None
+    profiles = segment_profiles(rfm, segments)
+    try:
+        from smbgrowth.models.clv.workflow import predict_customers
+
+        value = predict_customers(ws).reindex(rfm.index)
+        by_segment = value.assign(segment=segments).groupby("segment")
+        profiles["mean_clv"] = by_segment.clv.mean()
+        profiles["mean_p_alive"] = by_segment.p_alive.mean()
+    except ModelError:
+        # Too little history for the customer-value models: profile without CLV.
+        pass
     return Segmentation(
         method=method,
         segments=segments,
-        profiles=segment_profiles(rfm, segments),
+        profiles=profiles,
         categories=top_categories(ws, segments),
         k=k,
         changes=changes,
