@@ -29,8 +29,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
 	$(BIN)/python benchmarks/bench_import.py
 	$(BIN)/python benchmarks/bench_kpis.py
+	$(BIN)/python benchmarks/bench_clv.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
