@@ -103,15 +103,27 @@ def _month(d: date) -> str:
 
 
 def latest_complete_month(ws: Workspace) -> str | None:
-    """The last month that the data cover to its end (orders, else any dated table)."""
+    """The last month the data cover to its end, in the workspace's time zone.
+
+    The data's end is the latest sold order, web event, ticket or ad-spend day; a
+    month counts as complete when that end is on its last or next-to-last day (a
+    quiet last day does not make a month partial). None without any sold order.
+    """
     o = ws.orders
-    latest = o.filter(o.status.isin(REVENUE_STATUSES)).ordered_at.max().execute()
-    if latest is None or pd.isna(latest):
+    latest_order = o.filter(o.status.isin(REVENUE_STATUSES)).ordered_at.max().execute()
+    if latest_order is None or pd.isna(latest_order):
         return None
-    local = pd.Timestamp(latest).tz_convert(ws.time_zone)
+    ends = [pd.Timestamp(latest_order).tz_convert(ws.time_zone)]
+    for table, column in (("web_events", "occurred_at"), ("tickets", "opened_at")):
+        value = ws.table(table)[column].max().execute()
+        if value is not None and not pd.isna(value):
+            ends.append(pd.Timestamp(value).tz_convert(ws.time_zone))
+    spend = ws.marketing_spend.date.max().execute()
+    if spend is not None and not pd.isna(spend):
+        ends.append(pd.Timestamp(spend).tz_localize(ws.time_zone) + pd.Timedelta(hours=23))
+    local = max(ends)
     month = pd.Period(local.strftime("%Y-%m"), "M")
-    # The last month counts only if the data reach its final day.
-    if local.normalize() < (month.end_time.normalize()).tz_localize(ws.time_zone):
+    if local.day < month.days_in_month - 1:
         month -= 1
     return str(month)
 
