@@ -147,3 +147,40 @@ def test_discrete_summary_counts_repeat_periods(tmp_path: Path) -> None:
     assert summary.loc["a"].to_dict() == {"frequency": 2, "recency": 4, "n_periods": 4}
     # b: one purchase on Jan 2; 28 days to Jan 30 → 4 weeks seen, no repeats.
     assert summary.loc["b"].to_dict() == {"frequency": 0, "recency": 0, "n_periods": 4}
+
+
+DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+
+
+@pytest.mark.skipif(
+    not (DATASETS / "cdnow_sample.csv").exists(), reason=f"CDNOW data not present at {DATASETS}"
+)
+def test_published_cdnow_estimates_through_the_importer(tmp_path: Path) -> None:
+    from datetime import date
+
+    from smbgrowth.data.importer import import_files
+    from smbgrowth.data.plan import ImportOptions
+    from smbgrowth.models.clv import rfm_summary
+
+    with smbgrowth.init_workspace(tmp_path / "ws", time_zone="UTC") as ws:
+        import_files(ws, "csv", [DATASETS / "cdnow_sample.csv"], ImportOptions(table="orders"))
+        summary = rfm_summary(ws, time_unit="week", calibration_end=date(1997, 9, 30))
+    assert len(summary) == 2357
+    published = {
+        # Fader, Hardie & Lee (2005), Schmittlein et al. as fitted in the same paper,
+        # and the Gamma-Gamma spend model on the 946 repeat buyers.
+        "bgnbd": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+        "pareto": {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669},
+        "gammagamma": {"p": 6.25, "q": 3.74, "gamma": 15.44},
+    }
+    rfm = summary[["frequency", "recency", "T"]]
+    repeat = summary[summary.frequency > 0]
+    fits = {
+        "bgnbd": BetaGeoModel().fit(rfm),
+        "pareto": ParetoNBDModel().fit(rfm),
+        "gammagamma": GammaGammaModel().fit(repeat.frequency, repeat.monetary_value),
+    }
+    assert len(repeat) == 946
+    for name, params in published.items():
+        for k, v in params.items():
+            assert fits[name].params_[k] == pytest.approx(v, rel=0.005), (name, k)
