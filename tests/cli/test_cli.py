@@ -229,6 +229,14 @@ def test_demo_twice_replaces_the_demo_but_never_imported_data(
         ),
         (["churn-risk", "--top", "5"], {"customers"}),
         (
+            ["clv", "predict", "--model", "sbg"],
+            {"model", "params", "standard_errors", "months", "residual_lifetime"},
+        ),
+        (
+            ["clv", "predict", "--model", "bgbb", "--horizon", "26"],
+            {"model", "horizon_periods", "time_unit", "top"},
+        ),
+        (
             ["segments", "--method", "cluster", "--no-save"],
             {"method", "k", "customers", "entered", "segments"},
         ),

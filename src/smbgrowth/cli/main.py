@@ -562,23 +562,37 @@ def clv_fit(
 @clv_app.command("predict")
 def clv_predict(
     workspace: WorkspaceOpt = None,
-    horizon: Annotated[int, typer.Option("--horizon", min=1, help="Months ahead.")] = 12,
+    horizon: Annotated[
+        int, typer.Option("--horizon", min=1, help="Months ahead (periods ahead for bgbb).")
+    ] = 12,
     discount_rate: Annotated[
         float, typer.Option("--discount-rate", min=0.0, max=0.99, help="Monthly discount rate.")
     ] = 0.01,
     model: Annotated[
-        str, typer.Option("--model", help="Purchase model: bgnbd, mbgnbd or pareto.")
+        str,
+        typer.Option("--model", help="bgnbd, mbgnbd or pareto (with Gamma-Gamma), sbg or bgbb."),
     ] = "bgnbd",
     time_unit: TimeUnitOpt = "week",
     top: Annotated[int, typer.Option("--top", min=1, help="Customers to show.")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
-    """Each customer's P(alive), expected purchases and spend, and discounted CLV."""
+    """Each customer's P(alive), expected purchases and spend, and discounted CLV.
+
+    With --model sbg: subscription survival and retention by month and the
+    expected remaining lifetime; with --model bgbb: P(alive) and expected
+    purchasing periods per customer (each period one purchase opportunity).
+    """
     from smbgrowth.models.clv.workflow import predict_customers
 
     out = Output(as_json)
     with _errors(out):
         unit = _time_unit(time_unit)
+    if model == "sbg":
+        _predict_retention(out, workspace, horizon, discount_rate)
+        return
+    if model == "bgbb":
+        _predict_discrete(out, workspace, horizon, unit, top)
+        return
     table = _with_workspace(
         out,
         workspace,
@@ -615,6 +629,53 @@ def clv_predict(
         )
     out.console.print(grid)
     out.console.print(f"Customer base worth {total:,.0f} over the next {horizon} months.")
+
+
+def _predict_retention(
+    out: Output, workspace: Path | None, horizon: int, discount_rate: float
+) -> None:
+    from smbgrowth.models.clv.workflow import predict_retention
+
+    data = _with_workspace(
+        out,
+        workspace,
+        lambda ws: predict_retention(ws, horizon_months=horizon, discount_rate=discount_rate),
+    )
+    if out.as_json:
+        out.json(data)
+        return
+    grid = Table("month", "still subscribed", "renewal rate", title="Subscription retention (sBG)")
+    for row in data["months"]:
+        grid.add_row(str(row["month"]), f"{row['survival']:.1%}", f"{row['retention']:.1%}")
+    out.console.print(grid)
+    first = data["residual_lifetime"][0]
+    if first["months"] is None:
+        plain = "The mean lifetime is unbounded (alpha ≤ 1: a long tail of loyal subscribers)"
+    else:
+        plain = f"A new subscriber stays {first['months']:.1f} months on average"
+    out.console.print(f"{plain}; {first['discounted_months']:.1f} discounted months.")
+
+
+def _predict_discrete(
+    out: Output, workspace: Path | None, horizon: int, unit: Any, top: int
+) -> None:
+    from smbgrowth.models.clv.workflow import predict_discrete
+
+    table = _with_workspace(
+        out, workspace, lambda ws: predict_discrete(ws, horizon_periods=horizon, time_unit=unit)
+    )
+    rows = [
+        {"customer_id": str(k), **{c: float(v) for c, v in r.items()}}
+        for k, r in table.head(top).iterrows()
+    ]
+    if out.as_json:
+        out.json({"model": "bgbb", "horizon_periods": horizon, "time_unit": unit, "top": rows})
+        return
+    title = f"Top {len(rows)} of {len(table):,} customers, next {horizon} {unit}s (BG/BB)"
+    grid = Table("customer", "P(alive)", "periods with a purchase", title=title)
+    for r in rows:
+        grid.add_row(r["customer_id"], f"{r['p_alive']:.0%}", f"{r['expected_purchases']:.1f}")
+    out.console.print(grid)
 
 
 @clv_app.command("validate")

@@ -29,6 +29,8 @@ __all__ = [
     "discrete_summary",
     "fit_model",
     "predict_customers",
+    "predict_discrete",
+    "predict_retention",
     "validate_model",
 ]
 
@@ -288,3 +290,61 @@ def churn_risk(
     )
     falling = out[out.p_alive < out.p_alive_before - 1e-9]
     return falling.sort_values("value_at_risk", ascending=False).head(top)
+
+
+def predict_retention(
+    ws: Workspace, *, horizon_months: int = 12, discount_rate: float = 0.01
+) -> dict[str, Any]:
+    """Subscription retention from the sBG model: survival and renewal rate by month.
+
+    Also the expected remaining months of a subscriber who has renewed t times,
+    plain and discounted at ``discount_rate`` per month (DERL, Fader & Hardie 2010).
+    """
+    if horizon_months < 1:
+        raise ModelError("the horizon must be at least one month")
+    model = fit_model(ws, "sbg")
+    assert isinstance(model, ShiftedBetaGeoModel)
+    months = np.arange(1, horizon_months + 1)
+    survival = model.survival(months)
+    retention = model.retention_rate(months)
+    renewals = np.arange(0, min(horizon_months, 12) + 1)
+    plain = model.residual_lifetime(renewals)
+    discounted = model.residual_lifetime(renewals, discount_rate=discount_rate)
+    return {
+        "model": "sbg",
+        "params": dict(model.params_),
+        "standard_errors": dict(model.standard_errors_),
+        "months": [
+            {"month": int(m), "survival": float(sv), "retention": float(rt)}
+            for m, sv, rt in zip(months, survival, retention, strict=True)
+        ],
+        "residual_lifetime": [
+            {
+                "renewals": int(t),
+                "months": float(p) if np.isfinite(p) else None,
+                "discounted_months": float(d),
+            }
+            for t, p, d in zip(renewals, plain, discounted, strict=True)
+        ],
+    }
+
+
+def predict_discrete(
+    ws: Workspace, *, horizon_periods: int = 52, time_unit: TimeUnit = "week"
+) -> pd.DataFrame:
+    """Per customer from the BG/BB model: P(alive) and expected purchasing periods ahead.
+
+    Each period (a week by default) is one purchase opportunity; sorted by the
+    expected number of periods with a purchase, highest first.
+    """
+    if horizon_periods < 1:
+        raise ModelError("the horizon must be at least one period")
+    data = discrete_summary(ws, time_unit=time_unit)
+    model = BetaGeoBetaBinomModel().fit(data.frequency, data.recency, data.n_periods)
+    out = pd.DataFrame(index=data.index)
+    out["frequency"] = data.frequency
+    out["p_alive"] = model.probability_alive(data.frequency, data.recency, data.n_periods)
+    out["expected_purchases"] = model.conditional_expected_purchases(
+        horizon_periods, data.frequency, data.recency, data.n_periods
+    )
+    return out.sort_values("expected_purchases", ascending=False)
