@@ -9,17 +9,25 @@ non-zero exit status; with ``--json`` the error is also printed as
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from smbgrowth import __version__
+from smbgrowth.cli import customers
+from smbgrowth.cli.common import (
+    JsonOpt,
+    WorkspaceOpt,
+    one_line_errors,
+    open_ws,
+    parse_date,
+    with_workspace,
+)
 from smbgrowth.cli.output import Output
 from smbgrowth.data.importer import import_files
 from smbgrowth.data.plan import ImportOptions
@@ -29,9 +37,7 @@ from smbgrowth.data.workspace import DUCKDB_FILE, Workspace, init_workspace, ope
 from smbgrowth.errors import MetricError, SmbGrowthError, WorkspaceError
 from smbgrowth.metrics.registry import compute_metric, list_metrics
 from smbgrowth.metrics.scorecard import driver_scorecard
-from smbgrowth.settings import ENV_WORKSPACE, resolve_workspace_path
-
-T = TypeVar("T")
+from smbgrowth.settings import resolve_workspace_path
 
 app = typer.Typer(
     name="smbgrowth",
@@ -41,30 +47,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-WorkspaceOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--workspace",
-        "-w",
-        help=f"Workspace folder [default: ./smbgrowth-workspace or ${ENV_WORKSPACE}]",
-        show_default=False,
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-@contextmanager
-def _errors(out: Output) -> Iterator[None]:
-    """Turn smbgrowth's errors into one line and exit status 1."""
-    try:
-        yield
-    except SmbGrowthError as exc:
-        out.error(str(exc))
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        out.error("interrupted; nothing half-written was kept")
-        raise typer.Exit(130) from None
 
 
 def _version(value: bool) -> None:
@@ -94,7 +76,7 @@ def init(
     """Create a workspace: a folder with a DuckDB file for business data and a SQLite file
     for operational state."""
     out = Output(as_json)
-    with _errors(out):
+    with one_line_errors(out):
         path = resolve_workspace_path(workspace)
         ws = init_workspace(path, currency=currency, time_zone=time_zone)
         info = {
@@ -111,20 +93,6 @@ def init(
             f"Created workspace [bold]{info['workspace']}[/] "
             f"({info['reporting_currency']}, {info['time_zone']})."
         )
-
-
-def _open(workspace: Path | None) -> Workspace:
-    return open_workspace(resolve_workspace_path(workspace))
-
-
-def _with_workspace(out: Output, workspace: Path | None, work: Callable[[Workspace], T]) -> T:
-    """Open the workspace, do the work, close it; errors become one line."""
-    with _errors(out):
-        ws = _open(workspace)
-        try:
-            return work(ws)
-        finally:
-            ws.close()
 
 
 @app.command("import")
@@ -163,7 +131,7 @@ def import_(
         columns: {order_id: Order ID, ordered_at: Order Date, line_total: Sales}
     """
     out = Output(as_json)
-    with _errors(out):
+    with one_line_errors(out):
         if decimal not in (None, ".", ","):
             raise SmbGrowthError(f"--decimal must be '.' or ',', not {decimal!r}")
         options = ImportOptions(
@@ -174,7 +142,7 @@ def import_(
             channel=channel,
             sheet=sheet,
         )
-        ws = _open(workspace)
+        ws = open_ws(workspace)
         try:
             with out.progress("importing") as progress:
                 result = import_files(
@@ -210,7 +178,7 @@ def import_(
 def status(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Show the tables, their row counts and date ranges, and data-quality warnings."""
     out = Output(as_json)
-    st = _with_workspace(out, workspace, lambda ws: workspace_status(ws))
+    st = with_workspace(out, workspace, lambda ws: workspace_status(ws))
     if as_json:
         out.json(st.to_dict())
         return
@@ -224,15 +192,6 @@ def status(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     out.console.print(grid)
     for w in st.warnings:
         out.console.print(f"[yellow]warning[/] {w.table}: {w.message}")
-
-
-def _parse_date(value: str | None, flag: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise MetricError(f"{flag} {value!r} is not a date like 2025-01-31") from None
 
 
 def _parse_options(values: list[str] | None) -> dict[str, str]:
@@ -284,7 +243,7 @@ def kpis(
 ) -> None:
     """Compute a KPI by period and dimension, or list the KPI registry."""
     out = Output(as_json)
-    with _errors(out):
+    with one_line_errors(out):
         if list_:
             described = [m.describe() for m in list_metrics()]
             if as_json:
@@ -299,15 +258,15 @@ def kpis(
             return
         if metric is None:
             raise MetricError("name a metric with --metric ID, or list them with --list")
-        ws = _open(workspace)
+        ws = open_ws(workspace)
         try:
             result = compute_metric(
                 ws,
                 metric,
                 grain=grain,  # type: ignore[arg-type]
                 by=by,
-                start=_parse_date(from_, "--from"),
-                end=_parse_date(to, "--to"),
+                start=parse_date(from_, "--from"),
+                end=parse_date(to, "--to"),
                 options=_parse_options(option),
             )
         finally:
@@ -334,7 +293,7 @@ def scorecard(
 ) -> None:
     """Show each growth driver's headline metrics, their trend and what moved most."""
     out = Output(as_json)
-    card = _with_workspace(out, workspace, lambda ws: driver_scorecard(ws, period=period))
+    card = with_workspace(out, workspace, lambda ws: driver_scorecard(ws, period=period))
     if as_json:
         out.json(card.to_dict())
         return
@@ -371,9 +330,9 @@ def runway(
     from smbgrowth.metrics.finance import cash_runway_months
 
     out = Output(as_json)
-    with _errors(out):
-        day = _parse_date(as_of, "--as-of")
-    value = _with_workspace(
+    with one_line_errors(out):
+        day = parse_date(as_of, "--as-of")
+    value = with_workspace(
         out,
         workspace,
         lambda ws: cash_runway_months(ws, Decimal(str(balance)), months, as_of=day),
@@ -398,9 +357,9 @@ def ar_ageing_(
     from smbgrowth.metrics.finance import ar_ageing
 
     out = Output(as_json)
-    with _errors(out):
-        day = _parse_date(as_of, "--as-of") or date.today()
-    table = _with_workspace(out, workspace, lambda ws: ar_ageing(ws, day))
+    with one_line_errors(out):
+        day = parse_date(as_of, "--as-of") or date.today()
+    table = with_workspace(out, workspace, lambda ws: ar_ageing(ws, day))
     rows = [
         {
             "bucket": r["bucket"],
@@ -431,12 +390,12 @@ def cohorts(
     from smbgrowth.metrics.cohorts import cohort_retention
 
     out = Output(as_json)
-    with _errors(out):
+    with one_line_errors(out):
         if measure not in ("customers", "revenue"):
             raise MetricError("--measure must be customers or revenue")
         if grain not in ("month", "quarter"):
             raise MetricError("--grain must be month or quarter")
-        ws = _open(workspace)
+        ws = open_ws(workspace)
         try:
             matrix = cohort_retention(ws, measure=measure, grain=grain)  # type: ignore[arg-type]
         finally:
@@ -460,298 +419,12 @@ def cohorts(
 
 
 @app.command()
-def segments(
-    workspace: WorkspaceOpt = None,
-    method: Annotated[
-        str, typer.Option("--method", help="rfm (named RFM segments) or cluster (k-means).")
-    ] = "rfm",
-    save: Annotated[
-        bool, typer.Option("--save/--no-save", help="Write the segments to the workspace.")
-    ] = True,
-    as_json: JsonOpt = False,
-) -> None:
-    """Segment customers by RFM or behaviour, profile each segment and save the result."""
-    from smbgrowth.models.segments import segment_customers
-
-    out = Output(as_json)
-    result = _with_workspace(
-        out, workspace, lambda ws: segment_customers(ws, method=method, save=save)
-    )
-    data = result.to_dict()
-    if as_json:
-        out.json(data)
-        return
-    title = f"{data['customers']:,} customers by {method}"
-    if result.k:
-        title += f" (k = {result.k}, best silhouette)"
-    grid = Table(title=title, box=None, padding=(0, 1))
-    with_clv = bool(data["segments"]) and "mean_clv" in data["segments"][0]
-    columns = ["segment", "customers", "revenue", "mean spend", "orders", "days since"]
-    columns += ["CLV", "P(alive)"] if with_clv else []
-    for column in columns:
-        grid.add_column(column, no_wrap=True, justify="left" if column == "segment" else "right")
-    grid.add_column("top categories")
-    for row in data["segments"]:
-        grid.add_row(
-            row["segment"],
-            f"{row['customers']:,.0f}",
-            f"{row['revenue_share']:.0%}",
-            f"{row['mean_spend']:,.0f}",
-            f"{row['mean_orders']:.1f}",
-            f"{row['mean_recency_days']:.0f}",
-            *([f"{row['mean_clv']:,.0f}", f"{row['mean_p_alive']:.0%}"] if with_clv else []),
-            ", ".join(row["top_categories"]),
-        )
-    out.console.print(grid)
-    if data["entered"] is not None:
-        out.console.print(f"{data['entered']:,} customer(s) entered a new segment.")
-
-
-clv_app = typer.Typer(help="Customer lifetime value: fit, predict and validate the models.")
-app.add_typer(clv_app, name="clv")
-
-TimeUnitOpt = Annotated[
-    str, typer.Option("--time-unit", help="day, week or month (the models' period).")
-]
-
-
-def _time_unit(value: str) -> Any:
-    if value not in ("day", "week", "month"):
-        raise SmbGrowthError(f"--time-unit must be day, week or month, not {value!r}")
-    return value
-
-
-@clv_app.command("fit")
-def clv_fit(
-    model: Annotated[
-        str, typer.Option("--model", help="bgnbd, mbgnbd, pareto, bgbb, gammagamma or sbg.")
-    ] = "bgnbd",
-    workspace: WorkspaceOpt = None,
-    time_unit: TimeUnitOpt = "week",
-    calibration_end: Annotated[
-        str | None, typer.Option("--calibration-end", help="Fit on data up to this day.")
-    ] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Fit a customer-value model to the workspace by maximum likelihood."""
-    from smbgrowth.models.clv.workflow import MODEL_NAMES, fit_model
-
-    out = Output(as_json)
-    with _errors(out):
-        if model not in MODEL_NAMES:
-            raise SmbGrowthError(f"unknown model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
-        unit = _time_unit(time_unit)
-        end = _parse_date(calibration_end, "--calibration-end")
-    fitted = _with_workspace(
-        out, workspace, lambda ws: fit_model(ws, model, time_unit=unit, calibration_end=end)
-    )
-    data = fitted.to_dict()
-    if as_json:
-        out.json(data)
-        return
-    grid = Table("parameter", "estimate", "standard error", title=f"{model} fit")
-    for name, value in data["params"].items():
-        grid.add_row(name, f"{value:.4g}", f"{data['standard_errors'][name]:.3g}")
-    out.console.print(grid)
-    out.console.print(
-        f"log-likelihood {data['log_likelihood']:,.2f} on {data['n_customers']:,} "
-        f"{'cohort curves' if model == 'sbg' else 'customers'}"
-    )
-
-
-@clv_app.command("predict")
-def clv_predict(
-    workspace: WorkspaceOpt = None,
-    horizon: Annotated[
-        int, typer.Option("--horizon", min=1, help="Months ahead (periods ahead for bgbb).")
-    ] = 12,
-    discount_rate: Annotated[
-        float, typer.Option("--discount-rate", min=0.0, max=0.99, help="Monthly discount rate.")
-    ] = 0.01,
-    model: Annotated[
-        str,
-        typer.Option("--model", help="bgnbd, mbgnbd or pareto (with Gamma-Gamma), sbg or bgbb."),
-    ] = "bgnbd",
-    time_unit: TimeUnitOpt = "week",
-    top: Annotated[int, typer.Option("--top", min=1, help="Customers to show.")] = 20,
-    as_json: JsonOpt = False,
-) -> None:
-    """Each customer's P(alive), expected purchases and spend, and discounted CLV.
-
-    With --model sbg: subscription survival and retention by month and the
-    expected remaining lifetime; with --model bgbb: P(alive) and expected
-    purchasing periods per customer (each period one purchase opportunity).
-    """
-    from smbgrowth.models.clv.workflow import predict_customers
-
-    out = Output(as_json)
-    with _errors(out):
-        unit = _time_unit(time_unit)
-    if model == "sbg":
-        _predict_retention(out, workspace, horizon, discount_rate)
-        return
-    if model == "bgbb":
-        _predict_discrete(out, workspace, horizon, unit, top)
-        return
-    table = _with_workspace(
-        out,
-        workspace,
-        lambda ws: predict_customers(
-            ws, model=model, horizon_months=horizon, discount_rate=discount_rate, time_unit=unit
-        ),
-    )
-    total = float(table.clv.sum())
-    rows = [
-        {"customer_id": str(k), **{c: float(v) for c, v in r.items()}}
-        for k, r in table.head(top).iterrows()
-    ]
-    if as_json:
-        out.json(
-            {
-                "model": model,
-                "horizon_months": horizon,
-                "discount_rate": discount_rate,
-                "customers": len(table),
-                "total_clv": total,
-                "top": rows,
-            }
-        )
-        return
-    title = f"Top {len(rows)} of {len(table):,} customers, next {horizon} months"
-    grid = Table("customer", "P(alive)", "purchases", "spend each", "CLV", title=title)
-    for r in rows:
-        grid.add_row(
-            r["customer_id"],
-            f"{r['p_alive']:.0%}",
-            f"{r['expected_purchases']:.1f}",
-            f"{r['expected_spend']:,.2f}",
-            f"{r['clv']:,.0f}",
-        )
-    out.console.print(grid)
-    out.console.print(f"Customer base worth {total:,.0f} over the next {horizon} months.")
-
-
-def _predict_retention(
-    out: Output, workspace: Path | None, horizon: int, discount_rate: float
-) -> None:
-    from smbgrowth.models.clv.workflow import predict_retention
-
-    data = _with_workspace(
-        out,
-        workspace,
-        lambda ws: predict_retention(ws, horizon_months=horizon, discount_rate=discount_rate),
-    )
-    if out.as_json:
-        out.json(data)
-        return
-    grid = Table("month", "still subscribed", "renewal rate", title="Subscription retention (sBG)")
-    for row in data["months"]:
-        grid.add_row(str(row["month"]), f"{row['survival']:.1%}", f"{row['retention']:.1%}")
-    out.console.print(grid)
-    first = data["residual_lifetime"][0]
-    if first["months"] is None:
-        plain = "The mean lifetime is unbounded (alpha ≤ 1: a long tail of loyal subscribers)"
-    else:
-        plain = f"A new subscriber stays {first['months']:.1f} months on average"
-    out.console.print(f"{plain}; {first['discounted_months']:.1f} discounted months.")
-
-
-def _predict_discrete(
-    out: Output, workspace: Path | None, horizon: int, unit: Any, top: int
-) -> None:
-    from smbgrowth.models.clv.workflow import predict_discrete
-
-    table = _with_workspace(
-        out, workspace, lambda ws: predict_discrete(ws, horizon_periods=horizon, time_unit=unit)
-    )
-    rows = [
-        {"customer_id": str(k), **{c: float(v) for c, v in r.items()}}
-        for k, r in table.head(top).iterrows()
-    ]
-    if out.as_json:
-        out.json({"model": "bgbb", "horizon_periods": horizon, "time_unit": unit, "top": rows})
-        return
-    title = f"Top {len(rows)} of {len(table):,} customers, next {horizon} {unit}s (BG/BB)"
-    grid = Table("customer", "P(alive)", "periods with a purchase", title=title)
-    for r in rows:
-        grid.add_row(r["customer_id"], f"{r['p_alive']:.0%}", f"{r['expected_purchases']:.1f}")
-    out.console.print(grid)
-
-
-@clv_app.command("validate")
-def clv_validate(
-    workspace: WorkspaceOpt = None,
-    model: Annotated[str, typer.Option("--model", help="bgnbd, mbgnbd or pareto.")] = "bgnbd",
-    calibration_end: Annotated[
-        str | None, typer.Option("--calibration-end", help="[default: two thirds in].")
-    ] = None,
-    time_unit: TimeUnitOpt = "week",
-    as_json: JsonOpt = False,
-) -> None:
-    """Fit on a calibration period and compare predicted with actual holdout purchases."""
-    from smbgrowth.models.clv.workflow import validate_model
-
-    out = Output(as_json)
-    with _errors(out):
-        unit = _time_unit(time_unit)
-        end = _parse_date(calibration_end, "--calibration-end")
-    result = _with_workspace(
-        out,
-        workspace,
-        lambda ws: validate_model(ws, model=model, calibration_end=end, time_unit=unit),
-    )
-    data = result.to_dict()
-    if as_json:
-        out.json(data)
-        return
-    grid = Table("repeat purchases in calibration", "customers", "predicted", "actual",
-                 title=f"{model}: {data['calibration_end']} → {data['holdout_end']}")  # fmt: skip
-    for b in data["by_frequency"]:
-        grid.add_row(b["frequency"], f"{b['customers']:,.0f}", f"{b['predicted']:,.1f}",
-                     f"{b['actual']:,.0f}")  # fmt: skip
-    out.console.print(grid)
-    out.console.print(
-        f"Holdout repeat purchases: predicted {data['predicted']:,.0f}, actual "
-        f"{data['actual']:,.0f} (error {data['error']:+.1%})."
-    )
-
-
-@app.command("churn-risk")
-def churn_risk_(
-    workspace: WorkspaceOpt = None,
-    top: Annotated[int, typer.Option("--top", min=1, help="How many customers.")] = 20,
-    as_json: JsonOpt = False,
-) -> None:
-    """Repeat customers whose P(alive) is falling, ranked by the value at risk."""
-    from smbgrowth.models.clv.workflow import churn_risk
-
-    out = Output(as_json)
-    table = _with_workspace(out, workspace, lambda ws: churn_risk(ws, top=top))
-    rows = [
-        {"customer_id": str(k), **{c: float(v) for c, v in r.items()}} for k, r in table.iterrows()
-    ]
-    if as_json:
-        out.json({"customers": rows})
-        return
-    grid = Table("customer", "orders", "days since", "P(alive)", "value at risk")
-    for r in rows:
-        grid.add_row(
-            r["customer_id"],
-            f"{r['frequency'] + 1:.0f}",
-            f"{r['days_since_last']:.0f}",
-            f"{r['p_alive']:.0%} (was {r['p_alive_before']:.0%})",
-            f"{r['value_at_risk']:,.0f}",
-        )
-    out.console.print(grid)
-
-
-@app.command()
 def stage(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Judge the business's lifecycle stage from its own trajectory, with the evidence."""
     from smbgrowth.models.lifecycle import judge_stage
 
     out = Output(as_json)
-    judgement = _with_workspace(out, workspace, lambda ws: judge_stage(ws))
+    judgement = with_workspace(out, workspace, lambda ws: judge_stage(ws))
     if as_json:
         out.json(judgement.to_dict())
         return
@@ -776,7 +449,7 @@ def insights(
     from smbgrowth.models.insights import find_insights
 
     out = Output(as_json)
-    found = _with_workspace(out, workspace, lambda ws: find_insights(ws)[:limit])
+    found = with_workspace(out, workspace, lambda ws: find_insights(ws)[:limit])
     if as_json:
         out.json({"insights": [i.to_dict() for i in found]})
         return
@@ -817,7 +490,7 @@ def demo(
     from smbgrowth.models.segments import segment_customers
 
     out = Output(as_json)
-    with _errors(out):
+    with one_line_errors(out):
         path = resolve_workspace_path(workspace)
         ws = _demo_workspace(path)
         try:
@@ -888,6 +561,9 @@ def demo(
 
 def _money_formatter(currency: str) -> Callable[[float], str]:
     return lambda v: f"{v:,.0f} {currency}"
+
+
+customers.register(app)
 
 
 def run() -> None:
