@@ -76,10 +76,16 @@ def rfm_arrays(
 
 
 def compress(*columns: FloatArray) -> tuple[list[FloatArray], FloatArray]:
-    """Unique rows of the columns and how many customers share each (the weights)."""
-    stacked = np.column_stack(columns)
-    unique, counts = np.unique(stacked, axis=0, return_counts=True)
-    return [unique[:, i].copy() for i in range(unique.shape[1])], counts.astype(np.float64)
+    """Unique rows of the columns (sorted) and how many customers share each (the weights).
+
+    Grouped by hashing (pandas), which is an order of magnitude faster than
+    ``numpy.unique(axis=0)`` on a million rows.
+    """
+    frame = pd.DataFrame({i: np.asarray(c, dtype=np.float64) for i, c in enumerate(columns)})
+    counts = frame.groupby(list(frame.columns), sort=True).size()
+    unique = counts.index.to_frame(index=False).to_numpy(dtype=np.float64)
+    weights: FloatArray = np.asarray(counts, dtype=np.float64)
+    return [unique[:, i].copy() for i in range(unique.shape[1])], weights
 
 
 @dataclass(frozen=True)
