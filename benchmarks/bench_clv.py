@@ -7,6 +7,7 @@ each model with smbgrowth and with lifetimes (``BetaGeoFitter``,
 and prints times, log-likelihoods, peak RSS and the ratio.
 
     python benchmarks/bench_clv.py [--customers 1000000] [--repeat 3] [--pareto-customers N]
+                                   [--models bgnbd,pareto]
 
 lifetimes is a benchmark-only dependency (``pip install -e .[bench]``).
 """
@@ -135,10 +136,14 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--pareto-customers", type=int, default=None)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--models", default="bgnbd,pareto", help="comma-separated")
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)
-    compare("bgnbd", simulate_bgnbd(args.customers), args.repeat)
-    compare("pareto", simulate_pareto(args.pareto_customers or args.customers), args.repeat)
+    models = args.models.split(",")
+    if "bgnbd" in models:
+        compare("bgnbd", simulate_bgnbd(args.customers), args.repeat)
+    if "pareto" in models:
+        compare("pareto", simulate_pareto(args.pareto_customers or args.customers), args.repeat)
 
 
 if __name__ == "__main__":

@@ -3,13 +3,30 @@
 Import a business's own exports into a workspace, then measure, model, simulate
 and automate its growth. The library is the product; the ``smbgrowth`` command
 is a thin shell over it.
+
+The workspace names are imported on first use, so that using one model does not
+load the database libraries.
 """
 
-from smbgrowth.data.schema import CANONICAL_TABLES
-from smbgrowth.data.workspace import Workspace, init_workspace, open_workspace
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from smbgrowth.errors import SmbGrowthError
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from smbgrowth.data.schema import CANONICAL_TABLES
+    from smbgrowth.data.workspace import Workspace, init_workspace, open_workspace
+
+_WHERE = {
+    "CANONICAL_TABLES": "smbgrowth.data.schema",
+    "Workspace": "smbgrowth.data.workspace",
+    "init_workspace": "smbgrowth.data.workspace",
+    "open_workspace": "smbgrowth.data.workspace",
+}
 
 __all__ = [
     "CANONICAL_TABLES",
@@ -19,3 +36,16 @@ __all__ = [
     "init_workspace",
     "open_workspace",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,12 +1,46 @@
-"""Customer-value models: the "buy till you die" family and subscription survival."""
+"""Customer-value models: the "buy till you die" family and subscription survival.
 
-from smbgrowth.models.clv.base import CustomerValueModel, FitResult, compress, fit_mle, rfm_arrays
-from smbgrowth.models.clv.bgbb import BetaGeoBetaBinomModel
-from smbgrowth.models.clv.bgnbd import BetaGeoModel, ModifiedBetaGeoModel
-from smbgrowth.models.clv.data import calibration_holdout, rfm_summary
-from smbgrowth.models.clv.gammagamma import GammaGammaModel
-from smbgrowth.models.clv.pareto import ParetoNBDModel, pareto_nbd_log_likelihood
-from smbgrowth.models.clv.sbg import ShiftedBetaGeoModel, survivors_from_subscriptions
+Names are imported on first use, so fitting a model does not load the
+workspace's database and data-frame libraries unless it needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from smbgrowth.models.clv.base import (
+        CustomerValueModel,
+        FitResult,
+        compress,
+        fit_mle,
+        rfm_arrays,
+    )
+    from smbgrowth.models.clv.bgbb import BetaGeoBetaBinomModel
+    from smbgrowth.models.clv.bgnbd import BetaGeoModel, ModifiedBetaGeoModel
+    from smbgrowth.models.clv.data import calibration_holdout, rfm_summary
+    from smbgrowth.models.clv.gammagamma import GammaGammaModel
+    from smbgrowth.models.clv.pareto import ParetoNBDModel, pareto_nbd_log_likelihood
+    from smbgrowth.models.clv.sbg import ShiftedBetaGeoModel, survivors_from_subscriptions
+
+_WHERE = {
+    "BetaGeoBetaBinomModel": "bgbb",
+    "BetaGeoModel": "bgnbd",
+    "CustomerValueModel": "base",
+    "FitResult": "base",
+    "GammaGammaModel": "gammagamma",
+    "ModifiedBetaGeoModel": "bgnbd",
+    "ParetoNBDModel": "pareto",
+    "ShiftedBetaGeoModel": "sbg",
+    "calibration_holdout": "data",
+    "compress": "base",
+    "fit_mle": "base",
+    "pareto_nbd_log_likelihood": "pareto",
+    "rfm_arrays": "base",
+    "rfm_summary": "data",
+    "survivors_from_subscriptions": "sbg",
+}
 
 __all__ = [
     "BetaGeoBetaBinomModel",
@@ -25,3 +59,16 @@ __all__ = [
     "rfm_summary",
     "survivors_from_subscriptions",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
