@@ -10,12 +10,13 @@ load the database libraries.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from smbgrowth.errors import SmbGrowthError
 
 __version__ = "0.1.0"
+
+from smbgrowth.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from smbgrowth.data.schema import CANONICAL_TABLES
@@ -37,15 +38,4 @@ __all__ = [
     "open_workspace",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _WHERE)

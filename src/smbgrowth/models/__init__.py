@@ -6,8 +6,9 @@ statsmodels and ruptures, which the customer-value models do not need).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from smbgrowth.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from smbgrowth.models.insights import (
@@ -22,16 +23,16 @@ if TYPE_CHECKING:
     from smbgrowth.models.lifecycle import LifecycleModel, StageJudgement, judge_stage
 
 _WHERE = {
-    "Insight": "insights",
-    "LifecycleModel": "lifecycle",
-    "StageJudgement": "lifecycle",
-    "anomalies": "insights",
-    "change_points": "insights",
-    "find_insights": "insights",
-    "judge_stage": "lifecycle",
-    "lead_lag": "insights",
-    "monthly_series": "insights",
-    "seasonally_adjusted": "insights",
+    "Insight": ".insights",
+    "LifecycleModel": ".lifecycle",
+    "StageJudgement": ".lifecycle",
+    "anomalies": ".insights",
+    "change_points": ".insights",
+    "find_insights": ".insights",
+    "judge_stage": ".lifecycle",
+    "lead_lag": ".insights",
+    "monthly_series": ".insights",
+    "seasonally_adjusted": ".insights",
 }
 
 __all__ = [
@@ -47,15 +48,4 @@ __all__ = [
     "seasonally_adjusted",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _WHERE)

@@ -6,8 +6,9 @@ workspace's database and data-frame libraries unless it needs them.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from smbgrowth.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from smbgrowth.models.clv.base import (
@@ -25,21 +26,21 @@ if TYPE_CHECKING:
     from smbgrowth.models.clv.sbg import ShiftedBetaGeoModel, survivors_from_subscriptions
 
 _WHERE = {
-    "BetaGeoBetaBinomModel": "bgbb",
-    "BetaGeoModel": "bgnbd",
-    "CustomerValueModel": "base",
-    "FitResult": "base",
-    "GammaGammaModel": "gammagamma",
-    "ModifiedBetaGeoModel": "bgnbd",
-    "ParetoNBDModel": "pareto",
-    "ShiftedBetaGeoModel": "sbg",
-    "calibration_holdout": "data",
-    "compress": "base",
-    "fit_mle": "base",
-    "pareto_nbd_log_likelihood": "pareto",
-    "rfm_arrays": "base",
-    "rfm_summary": "data",
-    "survivors_from_subscriptions": "sbg",
+    "BetaGeoBetaBinomModel": ".bgbb",
+    "BetaGeoModel": ".bgnbd",
+    "CustomerValueModel": ".base",
+    "FitResult": ".base",
+    "GammaGammaModel": ".gammagamma",
+    "ModifiedBetaGeoModel": ".bgnbd",
+    "ParetoNBDModel": ".pareto",
+    "ShiftedBetaGeoModel": ".sbg",
+    "calibration_holdout": ".data",
+    "compress": ".base",
+    "fit_mle": ".base",
+    "pareto_nbd_log_likelihood": ".pareto",
+    "rfm_arrays": ".base",
+    "rfm_summary": ".data",
+    "survivors_from_subscriptions": ".sbg",
 }
 
 __all__ = [
@@ -60,15 +61,4 @@ __all__ = [
     "survivors_from_subscriptions",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _WHERE)
