@@ -442,10 +442,6 @@ def ibm(tmp_path_factory: pytest.TempPathFactory) -> Any:
     ws.close()
 
 
-def test_datasets_path_is_the_shared_folder() -> None:
-    assert Path("/work/shared/datasets").resolve() == DATASETS or not DATASETS.exists()
-
-
 def test_ibm_late_share_matches_days_late(ibm: Any) -> None:
     ws, frame = ibm
     total = values(ws, "invoices_paid_late_share", grain="total")["total"]

@@ -45,10 +45,6 @@ def _orders(ws: Workspace, rows: list[tuple[str, str, datetime, str, float, floa
     ws.append("orders", frame, source="test")
 
 
-def test_datasets_folder_is_the_shared_one() -> None:
-    assert Path("/work/shared/datasets").resolve() == DATASETS or not DATASETS.exists()
-
-
 def test_cdnow_summary_equals_the_published_one(cdnow: Workspace) -> None:
     got = rfm_summary(cdnow, calibration_end=date(1997, 9, 30), observation_end=date(1998, 6, 30))
     ref = pd.read_csv(CDNOW_SUMMARY)

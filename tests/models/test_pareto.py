@@ -63,12 +63,6 @@ def cdnow_model(cdnow: tuple[pd.DataFrame, pd.Series]) -> ParetoNBDModel:
     return ParetoNBDModel().fit(cdnow[0])
 
 
-def test_datasets_folder_is_the_shared_one() -> None:
-    if not DATASETS.exists():
-        pytest.skip(f"no shared datasets at {DATASETS}")
-    assert Path("/work/shared/datasets").resolve() == DATASETS
-
-
 def test_cdnow_summary_matches_published_file(cdnow: tuple[pd.DataFrame, pd.Series]) -> None:
     summary, _ = cdnow
     published = pd.read_csv(DATASETS / "cdnow_customers_summary.csv")
