@@ -89,7 +89,7 @@ def test_binomial_frequentist_is_the_two_proportion_z_test() -> None:
     # smbgrowth uses the normal law for conversions (GrowthBook a t law with ~198
     # degrees of freedom: its interval is (−0.2496, 0.3312), 0.7 % wider here).
     _, c = _one(counts_data({"A": (49, 100), "B": (51, 100)}))
-    z, p = proportions_ztest([51, 49], [100, 100])
+    _, p = proportions_ztest([51, 49], [100, 100])
     assert c.p_value == pytest.approx(p, rel=1e-12)
     se = math.sqrt(0.49 * 0.51 / 100 * 2)
     assert c.ci == pytest.approx((0.02 - 1.959963984540054 * se, 0.02 + 1.959963984540054 * se))
@@ -207,11 +207,12 @@ def test_holm_and_bh_adjust_like_statsmodels_and_decide_on_adjusted_p() -> None:
 def test_guardrails_fail_warn_or_hold() -> None:
     goal_a = MetricStats("binomial", 20000, 600.0, 600.0)
     goal_b = MetricStats("binomial", 20000, 720.0, 720.0)
-    refunds = {
-        "failed": (MetricStats("binomial", 20000, 200.0, 200.0), MetricStats("binomial", 20000, 290.0, 290.0)),
-        "warning": (MetricStats("binomial", 20000, 200.0, 200.0), MetricStats("binomial", 20000, 215.0, 215.0)),
-        "ok": (MetricStats("binomial", 20000, 200.0, 200.0), MetricStats("binomial", 20000, 190.0, 190.0)),
-    }  # fmt: skip
+
+    def pair(treated_refunds: float) -> tuple[MetricStats, MetricStats]:
+        a = MetricStats("binomial", 20000, 200.0, 200.0)
+        return a, MetricStats("binomial", 20000, treated_refunds, treated_refunds)
+
+    refunds = {"failed": pair(290.0), "warning": pair(215.0), "ok": pair(190.0)}
     for state, (ra, rb) in refunds.items():
         data = ExperimentData(
             variants=["A", "B"],

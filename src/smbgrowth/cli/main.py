@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from smbgrowth import __version__
-from smbgrowth.cli import customers
+from smbgrowth.cli import customers, experiments
 from smbgrowth.cli.common import (
     JsonOpt,
     WorkspaceOpt,
@@ -564,6 +564,7 @@ def _money_formatter(currency: str) -> Callable[[float], str]:
 
 
 customers.register(app)
+experiments.register(app)
 
 
 def run() -> None:

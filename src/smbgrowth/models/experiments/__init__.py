@@ -36,6 +36,7 @@ from smbgrowth.models.experiments.stats import MetricKind, MetricStats, cuped_th
 __all__ = [
     "CORRECTIONS",
     "METHODS",
+    "WORKSPACE_METRICS",
     "Comparison",
     "ExperimentData",
     "ExperimentResult",
@@ -46,7 +47,6 @@ __all__ = [
     "MetricStats",
     "SamplePlan",
     "VariantSummary",
-    "WORKSPACE_METRICS",
     "analyze_data",
     "analyze_experiment",
     "analyze_workspace_experiment",

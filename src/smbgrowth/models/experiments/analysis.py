@@ -170,7 +170,8 @@ class ExperimentResult:
             for c in m["comparisons"]:
                 c["ci"] = list(c["ci"])
                 c["rel_ci"] = list(c["rel_ci"])
-        return _finite(out)
+        cleaned: dict[str, Any] = _finite(out)
+        return cleaned
 
     def table(self) -> pd.DataFrame:
         """Return one row per metric and variant: size, mean and (for non-control) the lift."""
@@ -345,9 +346,7 @@ def analyze_data(
         level = alpha if guard else goal_alpha
         p_adj = r.p if guard else adjusted[id(r)]
         comparisons[r.metric.label].append(
-            _comparison(
-                r, method, level, alpha, p_adj, control, sequential_tuning, win_threshold
-            )
+            _comparison(r, method, level, alpha, p_adj, control, sequential_tuning, win_threshold)
         )
 
     metrics = [

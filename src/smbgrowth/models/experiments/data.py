@@ -54,7 +54,9 @@ class Metric:
 
     def __post_init__(self) -> None:
         if self.kind is not None and self.kind not in _KINDS:
-            raise ModelError(f"unknown metric kind {self.kind!r}; choose one of: {', '.join(_KINDS)}")
+            raise ModelError(
+                f"unknown metric kind {self.kind!r}; choose one of: {', '.join(_KINDS)}"
+            )
         if self.kind == "ratio" and self.denominator is None:
             raise ModelError(f"ratio metric {self.label} needs a denominator column")
         if self.cap is not None and not 0.5 < self.cap < 1.0:
@@ -202,7 +204,9 @@ def summarise_units(
     duplicated = {x for x in labels if labels.count(x) > 1}
     if duplicated:
         raise ModelError(f"metric {sorted(duplicated)[0]!r} is given twice")
-    headers = [r[0] for r in run(con, f"SELECT column_name FROM (DESCRIBE {relation})")]
+    headers = [
+        r[0] for r in run(con, f"SELECT column_name FROM (DESCRIBE {relation})") if r[0] != row_col
+    ]
     needed = [unit, variant]
     for m in metrics:
         needed += [c for c in (m.column, m.denominator, m.covariate) if c]
@@ -227,7 +231,9 @@ def summarise_units(
 
     # Typed columns: v0, v1, ... for every outcome, denominator and covariate.
     exprs: dict[str, str] = {}
-    for col in dict.fromkeys(c for m in metrics for c in (m.column, m.denominator, m.covariate) if c):
+    for col in dict.fromkeys(
+        c for m in metrics for c in (m.column, m.denominator, m.covariate) if c
+    ):
         expr, textual = _numeric_expr(con, relation, col)
         if textual:
             _check_parses(con, relation, col, expr, source, row_col)
@@ -244,7 +250,12 @@ def summarise_units(
     # One pass: how many rows and units, each column's range, integrality, missing values.
     probes = ["count(*)", "count(DISTINCT u)"]
     for a in alias.values():
-        probes += [f"min({a})", f"max({a})", f"bool_and({a} = round({a}))", f"count(*) - count({a})"]
+        probes += [
+            f"min({a})",
+            f"max({a})",
+            f"bool_and({a} = round({a}))",
+            f"count(*) - count({a})",
+        ]
     values = one(con, f"SELECT {', '.join(probes)} FROM {typed}") or ()
     rows, distinct_units = int(values[0]), int(values[1])
     if rows == 0:
@@ -270,11 +281,9 @@ def summarise_units(
         if kind == "binomial" and lo is not None and (lo < 0 or hi > 1):
             raise ModelError(f"metric {m.label} is declared binomial but has values outside 0–1")
         kinds[m.label] = kind
-        for col in (m.column, m.denominator):
-            if col and facts[col][3]:
-                notes.append(
-                    f"{facts[col][3]:,} rows have no value in {col}; they count as 0"
-                )
+        for part in (m.column, m.denominator):
+            if part and facts[part][3]:
+                notes.append(f"{facts[part][3]:,} rows have no value in {part}; they count as 0")
     notes = list(dict.fromkeys(notes))
 
     # Several rows per unit: add them up (flags: any), and drop units in several variants.
@@ -410,4 +419,3 @@ def file_relation(con: duckdb.DuckDBPyConnection, path: str | Path, name: str) -
 
     raw = read_raw(con, path, name)
     return raw.relation
-

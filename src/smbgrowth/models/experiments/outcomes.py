@@ -113,9 +113,7 @@ def _parse(name: str, unit_type: str) -> tuple[str, str | None]:
     )
 
 
-def _order_outcomes(
-    ws: Workspace, units: ir.Table, start: str, end: str, prefix: str
-) -> ir.Table:
+def _order_outcomes(ws: Workspace, units: ir.Table, start: str, end: str, prefix: str) -> ir.Table:
     o = ws.orders
     o = o.filter(o.status.isin(REVENUE_STATUSES), o.customer_id.notnull())
     o = o.select(
@@ -124,9 +122,7 @@ def _order_outcomes(
         _id=o.order_id,
         _net=(o.total - o.refunded.fill_null(0)).cast("float64"),
     )
-    j = units.left_join(
-        o, [units.unit_id == o._c, o._t >= units[start], o._t < units[end]]
-    )
+    j = units.left_join(o, [units.unit_id == o._c, o._t >= units[start], o._t < units[end]])
     return j.group_by("unit_id").aggregate(
         **{
             f"{prefix}orders": j._id.count(),
@@ -164,15 +160,13 @@ def experiment_units(
         raise ModelError(f"window of {window_days} days must be positive")
     units, unit_type = _assignments(ws, experiment_id)
     parsed = [(m, *_parse(m, unit_type)) for m in dict.fromkeys(metrics)]
-    window = ibis.interval(seconds=int(round(window_days * 86_400)))
+    window = ibis.interval(seconds=round(window_days * 86_400))
     units = units.mutate(_end=units.assigned_at + window)
     has_cov_column = bool(units.covariate.notnull().any().to_pandas())
     pre = window_days if pre_days is None else pre_days
     use_pre = unit_type == "customer" and pre > 0 and not has_cov_column
     if use_pre:
-        units = units.mutate(
-            _pre=units.assigned_at - ibis.interval(seconds=int(round(pre * 86_400)))
-        )
+        units = units.mutate(_pre=units.assigned_at - ibis.interval(seconds=round(pre * 86_400)))
 
     frame = units.select("unit_id", "variant", "assigned_at", "covariate")
     parts: list[ir.Table] = []
@@ -180,12 +174,14 @@ def experiment_units(
         parts.append(_order_outcomes(ws, units, "assigned_at", "_end", ""))
         if use_pre:
             parts.append(_order_outcomes(ws, units, "_pre", "assigned_at", "pre_"))
-    for name, base, step in parsed:
+    for name, _, step in parsed:
         if step is not None:
             parts.append(_event_outcomes(ws, units, unit_type, step, "assigned_at", "_end", name))
             if use_pre:
                 parts.append(
-                    _event_outcomes(ws, units, unit_type, step, "_pre", "assigned_at", f"pre_{name}")
+                    _event_outcomes(
+                        ws, units, unit_type, step, "_pre", "assigned_at", f"pre_{name}"
+                    )
                 )
     for part in parts:
         frame = frame.left_join(part, frame.unit_id == part.unit_id).drop("unit_id_right")
@@ -196,7 +192,13 @@ def experiment_units(
             out["converted"] = (out["orders"].fillna(0) > 0).astype("int64")
             if use_pre:
                 out["pre_converted"] = (out["pre_orders"].fillna(0) > 0).astype("int64")
-            specs.append(Metric("converted", kind="binomial", covariate=_cov(use_pre, "pre_converted", has_cov_column)))
+            specs.append(
+                Metric(
+                    "converted",
+                    kind="binomial",
+                    covariate=_cov(use_pre, "pre_converted", has_cov_column),
+                )
+            )
         elif base == "aov":
             specs.append(Metric("revenue", denominator="orders", name="aov", kind="ratio"))
         elif step is not None:
@@ -205,10 +207,14 @@ def experiment_units(
                 out[name] = (out[name].fillna(0) > 0).astype("int64")
                 if use_pre:
                     out[f"pre_{name}"] = (out[f"pre_{name}"].fillna(0) > 0).astype("int64")
-            specs.append(Metric(name, kind=kind, covariate=_cov(use_pre, f"pre_{name}", has_cov_column)))
+            specs.append(
+                Metric(name, kind=kind, covariate=_cov(use_pre, f"pre_{name}", has_cov_column))
+            )
         else:
             kind = "count" if base == "orders" else "continuous"
-            specs.append(Metric(base, kind=kind, covariate=_cov(use_pre, f"pre_{base}", has_cov_column)))
+            specs.append(
+                Metric(base, kind=kind, covariate=_cov(use_pre, f"pre_{base}", has_cov_column))
+            )
     return out, specs, unit_type
 
 
@@ -241,11 +247,20 @@ def analyze_workspace_experiment(
         pre_days=pre_days,
     )
     goal_names = set(dict.fromkeys(metrics))
-    goal_specs = [s for s, name in zip(specs, dict.fromkeys([*metrics, *guardrails]), strict=True) if name in goal_names]
+    goal_specs = [
+        s
+        for s, name in zip(specs, dict.fromkeys([*metrics, *guardrails]), strict=True)
+        if name in goal_names
+    ]
     guard_specs = [s for s in specs if s not in goal_specs]
     options.setdefault("unit_noun", "sessions" if unit_type == "session" else "customers")
     result = analyze_experiment(
-        frame, unit="unit_id", variant="variant", metrics=goal_specs, guardrails=guard_specs, **options
+        frame,
+        unit="unit_id",
+        variant="variant",
+        metrics=goal_specs,
+        guardrails=guard_specs,
+        **options,
     )
     last = _last_activity(ws)
     if last is not None:

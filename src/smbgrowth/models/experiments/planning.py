@@ -113,7 +113,9 @@ def power(
     return float(sps.norm.cdf((d - z * se0) / se1) + sps.norm.cdf((-d - z * se0) / se1))
 
 
-def _units_needed(baseline: float, delta: float, alpha: float, power_: float, sd: float | None) -> float:
+def _units_needed(
+    baseline: float, delta: float, alpha: float, power_: float, sd: float | None
+) -> float:
     z_a = float(sps.norm.ppf(1.0 - alpha / 2.0))
     z_b = float(sps.norm.ppf(power_))
     if sd is not None:
@@ -156,7 +158,8 @@ def plan_sample_size(
         raise ModelError("the minimum detectable effect must be a non-zero change")
     if sd is None and not 0.0 < baseline + delta < 1.0:
         raise ModelError(
-            f"a change of {delta:+.4g} takes the rate {baseline} outside 0–1; choose a smaller effect"
+            f"a change of {delta:+.4g} takes the rate {baseline} outside 0–1; "
+            "choose a smaller effect"
         )
     n = math.ceil(_units_needed(baseline, delta, _alpha_each(alpha, variants), power, sd))
     total = n * variants
@@ -192,7 +195,7 @@ def minimum_detectable_effect(
     variants: int = 2,
     sd: float | None = None,
 ) -> MdePlan:
-    """Return the smallest upward change a test with ``units_per_variant`` detects with ``power``."""
+    """Return the smallest upward change ``units_per_variant`` units detect with ``power``."""
     _check(baseline, alpha, power, variants, sd)
     if units_per_variant < 2:
         raise ModelError(f"units per variant {units_per_variant} must be at least 2")

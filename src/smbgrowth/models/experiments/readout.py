@@ -91,7 +91,8 @@ def decide(result: ExperimentResult) -> None:
         cautions.append(_srm_sentence(result))
     if result.excluded_units:
         cautions.append(
-            f"{result.excluded_units:,} {result.unit_noun} saw more than one variant and were left out"
+            f"{result.excluded_units:,} {result.unit_noun} saw more than one variant "
+            "and were left out"
         )
     result.caution = cautions
 
@@ -197,7 +198,11 @@ def write_readout(result: ExperimentResult) -> str:
         if m is goal:
             continue
         for c in m.comparisons:
-            if result.winner is not None and c.variant != result.winner and len(goal.comparisons) > 1:
+            if (
+                result.winner is not None
+                and c.variant != result.winner
+                and len(goal.comparisons) > 1
+            ):
                 continue
             label = m.metric
             if m.guardrail:
@@ -227,7 +232,8 @@ def write_readout(result: ExperimentResult) -> str:
         best = max(reductions)
         if best > 0.01:
             sentences.append(
-                f"Using each unit's pre-period value (CUPED) cut the variance by up to {_pct(best, 0)}."
+                "Using each unit's pre-period value (CUPED) cut the variance by up to "
+                f"{_pct(best, 0)}."
             )
     sentences += result.caution
     return " ".join(sentences)

@@ -128,11 +128,7 @@ def _ratio_variance(s: MetricStats) -> float:
     var_m = _sample_var(s.n, s.total, s.total_sq)
     var_d = _sample_var(s.n, s.den_total, s.den_total_sq)
     cov_md = _sample_cov(s.n, s.total, s.den_total, s.cross)
-    value = (
-        var_m / mean_d**2
-        - 2.0 * cov_md * mean_m / mean_d**3
-        + mean_m**2 * var_d / mean_d**4
-    )
+    value = var_m / mean_d**2 - 2.0 * cov_md * mean_m / mean_d**3 + mean_m**2 * var_d / mean_d**4
     return max(value, 0.0)
 
 
@@ -177,7 +173,9 @@ class VariantEstimate:
         return math.sqrt(self.variance / self.n) if self.n else math.inf
 
 
-def estimate(stats: MetricStats, theta: float = 0.0, pooled_cov_mean: float = 0.0) -> VariantEstimate:
+def estimate(
+    stats: MetricStats, theta: float = 0.0, pooled_cov_mean: float = 0.0
+) -> VariantEstimate:
     """Return the estimate of one variant, CUPED-adjusted when ``theta`` is not 0.
 
     The adjusted mean is ȳ − θ (x̄ − x̄_all) with ``pooled_cov_mean`` = x̄_all,
