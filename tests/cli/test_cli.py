@@ -21,6 +21,28 @@ c2,2024-02-01,"1,250.50"
 """
 
 
+EXPERIMENT_KEYS = {
+    "method",
+    "alpha",
+    "correction",
+    "control",
+    "variants",
+    "units",
+    "expected_split",
+    "srm_p_value",
+    "srm_detected",
+    "metrics",
+    "excluded_units",
+    "notes",
+    "recommendation",
+    "readout",
+    "unit_noun",
+    "goal",
+    "winner",
+    "caution",
+}
+
+
 def _invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     result = runner.invoke(app, list(args), env=env)
     return result.exit_code, result.stdout, result.stderr
@@ -33,7 +55,7 @@ def ws_path(tmp_path: Path) -> Path:
     assert code == 0
     info = json.loads(out)
     assert info["reporting_currency"] == "EUR"
-    assert info["schema_version"] == 3
+    assert info["schema_version"] == 4
     return path
 
 
@@ -178,8 +200,13 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "stage",
         "segments",
         "clv",
+        "experiments",
         "truth",
     }
+    assert [e["experiment"] for e in report["experiments"]] == [
+        "checkout-redesign",
+        "winback-email",
+    ]
     assert report["tables"]["orders"] > 0
     assert report["stage"]["stage"] in ("startup", "growth", "maturity", "renewal", "decline")
     return path
@@ -243,6 +270,11 @@ def test_demo_twice_replaces_the_demo_but_never_imported_data(
         (["insights"], {"insights"}),
         (["runway", "--balance", "25000"], {"opening_balance", "months_averaged", "runway_months"}),
         (["ar-ageing", "--as-of", "2026-10-31"], {"as_of", "buckets"}),
+        (["experiment", "list"], {"experiments"}),
+        (
+            ["experiment", "analyze", "--experiment", "winback-email"],
+            EXPERIMENT_KEYS,
+        ),
     ],
 )
 def test_analysis_commands_print_their_documented_json(

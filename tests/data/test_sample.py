@@ -440,6 +440,159 @@ def test_products_and_processes(ws: Workspace) -> None:
     assert processes["touches_customers"].any() and not processes["touches_customers"].all()
 
 
+# -- experiments ---------------------------------------------------------------------------
+
+EXPERIMENT_IDS = ("checkout-redesign", "winback-email")
+
+
+@pytest.fixture(scope="module")
+def decisive(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Workspace, SampleSummary]]:
+    """300,000 customers over one year: about 6,600 buying sessions in the checkout test.
+
+    The standard error of log(conversion ratio) is about 2 / sqrt(buyers), ≈ 0.025,
+    so a true ratio of 1.12 (log 0.113) is told from 1.0 by more than four of them.
+    One year rather than three puts more of the growth curve's sessions in the
+    test's last six weeks for the same number of customers.
+    """
+    path = tmp_path_factory.mktemp("decisive") / "ws"
+    ws, summary = _generate(path, customers=300_000, years=1.0, seed=7)
+    yield ws, summary
+    ws.close()
+
+
+def _experiment(ws: Workspace, experiment_id: str) -> pd.DataFrame:
+    return _sql(ws, f"SELECT * FROM experiments WHERE experiment_id = '{experiment_id}'")
+
+
+def test_experiments_hold_two_tests_with_their_truth(
+    big: tuple[Workspace, SampleSummary], truth: dict[str, Any]
+) -> None:
+    ws, summary = big
+    experiments = ws.read("experiments")
+    assert len(experiments) == summary.rows["experiments"] > 0
+    assert set(experiments["experiment_id"]) == set(EXPERIMENT_IDS)
+    assert not experiments.duplicated(["experiment_id", "unit_id"]).any()
+    assert experiments["covariate"].isna().all()
+    want = {
+        "checkout-redesign": (
+            "session",
+            ["control", "new-checkout"],
+            "reached purchase step",
+            0.12,
+        ),
+        "winback-email": ("customer", ["control", "email"], "orders within 30 days", 0.0),
+    }
+    assert set(truth["experiments"]) == set(EXPERIMENT_IDS)
+    for experiment_id, (unit_type, variants, metric, lift) in want.items():
+        rows = experiments[experiments["experiment_id"] == experiment_id]
+        t = truth["experiments"][experiment_id]
+        assert (t["unit_type"], t["variants"], t["metric"]) == (unit_type, variants, metric)
+        assert t["control"] == variants[0] == "control"
+        assert t["true_relative_lift"] == pytest.approx(lift)
+        assert t["split"] == [0.5, 0.5]
+        assert t["units"] == len(rows) > 500, experiment_id
+        assert set(rows["unit_type"]) == {unit_type}
+        assert set(rows["variant"]) == set(variants)
+
+
+def test_checkout_units_are_the_last_six_weeks_sessions_at_their_first_event(
+    ws: Workspace, truth: dict[str, Any]
+) -> None:
+    t = truth["experiments"]["checkout-redesign"]
+    first_day = pd.Timestamp(t["first_day"], tz="UTC")
+    assert first_day == pd.Timestamp(truth["end"], tz="UTC") - pd.Timedelta(days=41)
+    sessions = _sql(
+        ws, "SELECT session_id, min(occurred_at) AS first FROM web_events GROUP BY 1"
+    ).set_index("session_id")["first"]
+    units = _experiment(ws, "checkout-redesign").set_index("unit_id")["assigned_at"]
+    assert units.index.isin(sessions.index).all()
+    assert (units == sessions.loc[units.index]).all()
+    in_window = sessions.index[sessions >= first_day]
+    assert set(units.index) == set(in_window)
+
+
+def test_winback_units_are_lapsed_customers_assigned_on_one_day(
+    ws: Workspace, truth: dict[str, Any]
+) -> None:
+    t = truth["experiments"]["winback-email"]
+    day = pd.Timestamp(t["assigned_on"], tz="UTC")
+    assert day == pd.Timestamp(truth["end"], tz="UTC") - pd.Timedelta(days=60)
+    units = _experiment(ws, "winback-email")
+    assert units["unit_id"].isin(ws.read("customers")["customer_id"]).all()
+    assert (units["assigned_at"] >= day).all()
+    assert (units["assigned_at"] < day + pd.Timedelta(days=1)).all()
+    assert units["assigned_at"].nunique() > len(units) // 2  # spread over the day
+    orders = _sql(ws, "SELECT customer_id, ordered_at FROM orders")
+    last = orders[orders["ordered_at"] < day].groupby("customer_id")["ordered_at"].max()
+    lapsed = (day - last.dt.floor("D")).dt.days
+    low, high = t["lapsed_days"]
+    assert (low, high) == (90, 365)
+    assert set(units["unit_id"]) == set(lapsed.index[lapsed.between(low, high)])
+
+
+def _split_p_value(frame: pd.DataFrame) -> float:
+    from scipy.stats import binomtest
+
+    treated = int((frame["variant"] != "control").sum())
+    return float(binomtest(treated, len(frame), 0.5).pvalue)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sample", ["big", "decisive"])
+@pytest.mark.parametrize("experiment_id", EXPERIMENT_IDS)
+def test_experiments_split_units_fifty_fifty(
+    sample: str, experiment_id: str, request: pytest.FixtureRequest
+) -> None:
+    ws, _ = request.getfixturevalue(sample)
+    units = _experiment(ws, experiment_id)
+    assert _split_p_value(units) > 0.001, (sample, experiment_id)
+
+
+@pytest.mark.slow
+def test_checkout_redesign_converts_twelve_percent_more(
+    decisive: tuple[Workspace, SampleSummary],
+) -> None:
+    ws, summary = decisive
+    lift = summary.truth["experiments"]["checkout-redesign"]["true_relative_lift"]
+    events = _sql(ws, "SELECT session_id, step FROM web_events")
+    bought = set(events.loc[events["step"] == "purchase", "session_id"])
+    units = _experiment(ws, "checkout-redesign")
+    units["bought"] = units["unit_id"].isin(bought)
+    by_variant = units.groupby("variant")["bought"].agg(["sum", "count"])
+    buyers, n = by_variant["sum"], by_variant["count"]
+    assert buyers.sum() > 5000
+    conv = buyers / n
+    ratio = conv["new-checkout"] / conv["control"]
+    # delta method: var(log p̂) = (1 - p) / (n p) for each variant, independent
+    se = float(np.sqrt(((1.0 - conv) / (n * conv)).sum()))
+    assert se < 0.03
+    assert np.log(1.0 + lift) / se > 4.0  # the sample tells 1.12 from 1.0
+    assert abs(np.log(ratio) - np.log(1.0 + lift)) < 4.0 * se, (ratio, se)
+    assert np.log(ratio) / se > 3.0  # and it does: no effect is rejected
+
+
+@pytest.mark.slow
+def test_winback_email_changes_nothing(decisive: tuple[Workspace, SampleSummary]) -> None:
+    ws, summary = decisive
+    t = summary.truth["experiments"]["winback-email"]
+    units = _experiment(ws, "winback-email")[["unit_id", "variant", "assigned_at"]]
+    orders = _sql(ws, "SELECT customer_id AS unit_id, ordered_at FROM orders")
+    joined = units.merge(orders, on="unit_id", how="inner")
+    within = (joined["ordered_at"] >= joined["assigned_at"]) & (
+        joined["ordered_at"] < joined["assigned_at"] + pd.Timedelta(days=t["outcome_days"])
+    )
+    per_unit = joined[within].groupby("unit_id").size()
+    units["orders"] = units["unit_id"].map(per_unit).fillna(0).astype(float)
+    stats = units.groupby("variant")["orders"].agg(["mean", "var", "count"])
+    assert stats["mean"].min() > 0.02 and stats["count"].min() > 10_000
+    ratio = stats.loc["email", "mean"] / stats.loc["control", "mean"]
+    se = float(np.sqrt((stats["var"] / (stats["count"] * stats["mean"] ** 2)).sum()))
+    assert se < 0.05
+    assert abs(np.log(ratio)) < 4.0 * se, (ratio, se)
+
+
 # -- contract ------------------------------------------------------------------------------
 
 

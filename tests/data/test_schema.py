@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 import smbgrowth
@@ -87,6 +88,71 @@ def test_a_version_one_workspace_opens_upgraded_without_loss(tmp_path: Path) -> 
     migrate_sqlite(ops)
     ops.close()
     with smbgrowth.open_workspace(path) as ws:
-        assert ws.schema_version == 3
+        assert ws.schema_version == 4
         assert ws.read("deals")["deal_id"].tolist() == ["d1"]
         assert ws.row_count("deal_stages") == 0
+        assert ws.row_count("experiments") == 0
+
+
+def test_a_version_three_workspace_opens_upgraded_with_experiments(tmp_path: Path) -> None:
+    import sqlite3
+
+    from smbgrowth.data.migrations import migrate_sqlite
+    from smbgrowth.data.workspace import DUCKDB_FILE, SQLITE_FILE
+
+    path = tmp_path / "v3"
+    path.mkdir()
+    con = duckdb.connect(str(path / DUCKDB_FILE))
+    assert migrate_duckdb(con, target=3) == 3
+    assert not con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'experiments'"
+    ).fetchone()[0]
+    con.execute(
+        "INSERT INTO customers (customer_id, email, source, imported_at) "
+        "VALUES ('c1', 'a@example.com', 'test', now())"
+    )
+    con.execute(
+        "INSERT INTO customer_segments (customer_id, method, segment, since, source, imported_at) "
+        "VALUES ('c1', 'rfm', 'champions', TIMESTAMPTZ '2024-01-01 00:00:00+00', 'test', now())"
+    )
+    con.close()
+    ops = sqlite3.connect(path / SQLITE_FILE)
+    migrate_sqlite(ops)
+    ops.close()
+    with smbgrowth.open_workspace(path) as ws:
+        assert ws.schema_version == 4
+        assert ws.read("customers")["email"].tolist() == ["a@example.com"]
+        assert ws.read("customer_segments")["segment"].tolist() == ["champions"]
+        assert ws.row_count("experiments") == 0
+        ws.append(
+            "experiments",
+            pd.DataFrame(
+                {
+                    "experiment_id": ["hero"],
+                    "unit_id": ["c1"],
+                    "variant": ["control"],
+                    "assigned_at": [pd.Timestamp("2024-02-01", tz="UTC")],
+                }
+            ),
+            "test",
+        )
+        assert ws.experiments.count().execute() == 1
+        row = ws.read("experiments").iloc[0]
+        assert pd.isna(row["unit_type"]) and pd.isna(row["covariate"])
+
+
+def test_the_experiments_table_enforces_its_key_and_required_columns(tmp_path: Path) -> None:
+    ws = smbgrowth.init_workspace(tmp_path / "ws")
+    try:
+        insert = (
+            "INSERT INTO experiments (experiment_id, unit_id, variant, assigned_at, "
+            "source, imported_at) VALUES ('t', 'u1', {variant}, now(), 'test', now())"
+        )
+        ws.duck.execute(insert.format(variant="'control'")).fetchall()
+        with pytest.raises(duckdb.ConstraintException):
+            ws.duck.execute(insert.format(variant="'treatment'")).fetchall()
+        with pytest.raises(duckdb.ConstraintException):
+            ws.duck.execute(insert.format(variant="NULL").replace("'u1'", "'u2'")).fetchall()
+        assert ws.row_count("experiments") == 1
+    finally:
+        ws.close()

@@ -209,9 +209,14 @@ def analyze(
         ),
     ] = None,
     window: Annotated[
-        float,
-        typer.Option("--window", help="With --experiment: days of outcomes after assignment."),
-    ] = 30.0,
+        float | None,
+        typer.Option(
+            "--window",
+            help="With --experiment: days of outcomes after assignment "
+            "[default: 30 for customers, 1 for sessions].",
+            show_default=False,
+        ),
+    ] = None,
     pre_days: Annotated[
         float | None,
         typer.Option(
@@ -353,9 +358,13 @@ def plan(
             "--units", help="Units per variant you have: print the detectable effect instead."
         ),
     ] = None,
+    workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Plan a test: units and days to detect a change, or the change a given size detects."""
+    """Plan a test: units and days to detect a change, or the change a given size detects.
+
+    Planning reads no data; --workspace is accepted like every command's.
+    """
     from smbgrowth.models.experiments import minimum_detectable_effect, plan_sample_size
 
     out = Output(as_json)
@@ -382,6 +391,7 @@ def plan(
                 )
                 + f" with {power:.0%} power at α = {alpha:g}.",
                 highlight=False,
+                soft_wrap=True,
             )
             return
         assert mde is not None
@@ -413,7 +423,7 @@ def plan(
             f" At {daily_units:,.0f} a day that is {size.days} days; run {size.weeks} full "
             f"week{'s' if size.weeks != 1 else ''} so every weekday counts the same."
         )
-    out.console.print(text, highlight=False)
+    out.console.print(text, highlight=False, soft_wrap=True)
 
 
 @experiment_app.command("list")

@@ -504,6 +504,7 @@ def demo(
             judgement = judge_stage(ws)
             segmentation = segment_customers(ws, method="rfm")
             value = predict_customers(ws)
+            tests = _demo_experiments(ws)
         finally:
             ws.close()
     report: dict[str, Any] = {
@@ -520,6 +521,7 @@ def demo(
             "total_clv": float(value.clv.sum()),
             "mean_p_alive": float(value.p_alive.mean()),
         },
+        "experiments": tests,
         "truth": summary.truth,
     }
     if as_json:
@@ -554,9 +556,34 @@ def demo(
         f"Customer base worth {clv['total_clv']:,.0f} over the next 12 months "
         f"(BG/NBD + Gamma-Gamma); mean P(alive) {clv['mean_p_alive']:.0%}."
     )
+    for t in tests:
+        out.console.print(f"Experiment [bold]{t['experiment']}[/]: {t['readout']}", soft_wrap=True)
     out.console.print(
         f"Next: smbgrowth kpis --list, smbgrowth cohorts, smbgrowth insights --workspace {path}"
     )
+
+
+def _demo_experiments(ws: Workspace) -> list[dict[str, Any]]:
+    """Analyse the sample business's experiments on their default metrics."""
+    import warnings
+
+    from smbgrowth.errors import SmbGrowthWarning
+    from smbgrowth.models.experiments import analyze_workspace_experiment, list_experiments
+
+    found = []
+    for row in list_experiments(ws).itertuples():
+        metrics = ["reached:purchase"] if row.unit_type == "session" else ["converted", "revenue"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmbGrowthWarning)
+            result = analyze_workspace_experiment(ws, str(row.experiment_id), metrics)
+        found.append(
+            {
+                "experiment": str(row.experiment_id),
+                "recommendation": result.recommendation,
+                "readout": result.readout,
+            }
+        )
+    return found
 
 
 def _money_formatter(currency: str) -> Callable[[float], str]:

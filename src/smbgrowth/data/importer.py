@@ -79,6 +79,7 @@ _NEEDED = {
     "expenses": ("incurred_at", "amount"),
     "tickets": ("opened_at",),
     "processes": ("name",),
+    "experiments": ("variant", "assigned_at"),
     "fx_rates": ("rate",),
 }
 

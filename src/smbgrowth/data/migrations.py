@@ -274,10 +274,25 @@ CREATE TABLE customer_segments (
 )
 """
 
+_V4_EXPERIMENTS = """
+CREATE TABLE experiments (
+    experiment_id VARCHAR NOT NULL,
+    unit_id VARCHAR NOT NULL,
+    variant VARCHAR NOT NULL,
+    assigned_at TIMESTAMPTZ NOT NULL,
+    unit_type VARCHAR,
+    covariate DOUBLE,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (experiment_id, unit_id)
+)
+"""
+
 DUCKDB_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical business tables, metadata and import log", _split(_V1_BUSINESS_TABLES)),
     Migration(2, "deal stage history", _split(_V2_DEAL_STAGES)),
     Migration(3, "customer segments", _split(_V3_CUSTOMER_SEGMENTS)),
+    Migration(4, "experiment assignments", _split(_V4_EXPERIMENTS)),
 )
 
 SQLITE_MIGRATIONS: tuple[Migration, ...] = (

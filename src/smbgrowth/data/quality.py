@@ -32,6 +32,7 @@ DATE_COLUMNS: dict[str, str] = {
     "invoices": "issued_at",
     "expenses": "incurred_at",
     "tickets": "opened_at",
+    "experiments": "assigned_at",
     "fx_rates": "date",
 }
 

@@ -322,6 +322,29 @@ PROCESSES = Table(
     "Recurring business processes (candidates for automation).",
 )
 
+EXPERIMENTS = Table(
+    "experiments",
+    ("experiment_id", "unit_id"),
+    (
+        _c("experiment_id", "text", "experiment (test) name or id", True),
+        _c(
+            "unit_id",
+            "text",
+            "the randomised unit: a customer_id, or a web session_id when unit_type is session",
+            True,
+        ),
+        _c("variant", "text", "variant the unit was assigned to (e.g. control, treatment)", True),
+        _c("assigned_at", "timestamp", "when the unit was first exposed", True),
+        _c("unit_type", "text", "customer (default) or session"),
+        _c(
+            "covariate",
+            "float",
+            "optional pre-period value of the outcome, for variance reduction (CUPED)",
+        ),
+    ),
+    "A/B-test assignments: which unit saw which variant, and when.",
+)
+
 CUSTOMER_SEGMENTS = Table(
     "customer_segments",
     ("customer_id", "method"),
@@ -363,6 +386,7 @@ CANONICAL_TABLES: dict[str, Table] = {
         EXPENSES,
         TICKETS,
         PROCESSES,
+        EXPERIMENTS,
         CUSTOMER_SEGMENTS,
         FX_RATES,
     )

@@ -199,6 +199,10 @@ class Workspace:
         return self.table("processes")
 
     @property
+    def experiments(self) -> ibis.Table:
+        return self.table("experiments")
+
+    @property
     def customer_segments(self) -> ibis.Table:
         return self.table("customer_segments")
 

@@ -26,6 +26,7 @@ __all__ = [
     "Acquisition",
     "B2BPipeline",
     "Costs",
+    "ExperimentDesign",
     "Marketing",
     "OrderPolicy",
     "OrderValue",
@@ -406,6 +407,33 @@ class Costs:
 
 
 @dataclass(frozen=True)
+class ExperimentDesign:
+    """The two A/B tests of the sample business, drawn after every other table.
+
+    ``checkout-redesign`` randomises web sessions: every session whose first
+    event falls in the last ``checkout_window_days`` days is a unit, and the
+    second variant converts visit → purchase ``checkout_relative_lift`` more,
+    relatively, than the first (control). ``winback-email`` randomises lapsed
+    customers on the day ``winback_days_before_end`` days before the last day:
+    those whose last order before that day was ``winback_lapsed_days`` (both
+    included) days earlier. The e-mail changes nothing
+    (``winback_relative_lift`` is 0): the customers' later orders are the ones
+    already drawn. Both tests split the units 50/50 in expectation.
+    """
+
+    checkout_id: str = "checkout-redesign"
+    checkout_variants: tuple[str, str] = ("control", "new-checkout")
+    checkout_window_days: int = 42
+    checkout_relative_lift: float = 0.12
+    winback_id: str = "winback-email"
+    winback_variants: tuple[str, str] = ("control", "email")
+    winback_days_before_end: int = 60
+    winback_lapsed_days: tuple[int, int] = (90, 365)
+    winback_outcome_days: int = 30
+    winback_relative_lift: float = 0.0
+
+
+@dataclass(frozen=True)
 class SampleParameters:
     """All true parameters of the sample business."""
 
@@ -419,3 +447,4 @@ class SampleParameters:
     support: Support = field(default_factory=Support)
     b2b: B2BPipeline = field(default_factory=B2BPipeline)
     costs: Costs = field(default_factory=Costs)
+    experiments: ExperimentDesign = field(default_factory=ExperimentDesign)

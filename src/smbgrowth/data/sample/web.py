@@ -13,6 +13,7 @@ bounded; conversion rates computed from it are unbiased.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,14 +28,18 @@ from smbgrowth.data.sample.timeline import DAY, Timeline
 __all__ = [
     "STEPS",
     "TRAFFIC_CHANNELS",
+    "SessionOutcomes",
     "WebEvents",
     "conversion_rates",
     "draw_web_events",
+    "session_ids",
+    "session_outcomes",
     "web_events_frame",
 ]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 STEPS: tuple[str, ...] = ("visit", "product_view", "add_to_cart", "checkout", "purchase")
 TRAFFIC_CHANNELS: tuple[str, ...] = (
@@ -63,6 +68,17 @@ class WebEvents:
 
     def __len__(self) -> int:
         return len(self.occurred_s)
+
+
+@dataclass(frozen=True)
+class SessionOutcomes:
+    """Per session (index = session number): first event instant and whether it bought."""
+
+    first_s: IntArray
+    purchased: BoolArray
+
+    def __len__(self) -> int:
+        return len(self.first_s)
 
 
 def _step_probabilities(params: WebFunnel) -> FloatArray:
@@ -191,6 +207,24 @@ def draw_web_events(
     )
 
 
+def session_outcomes(events: WebEvents) -> SessionOutcomes:
+    """Return each session's first event instant and whether it reached the purchase step.
+
+    Small next to the events themselves, so the events can be dropped once written.
+    """
+    sessions = int(events.session.max()) + 1 if len(events) else 0
+    first = np.full(sessions, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, events.session, events.occurred_s)
+    purchased = np.zeros(sessions, dtype=np.bool_)
+    purchased[events.session[events.step == STEPS.index("purchase")]] = True
+    return SessionOutcomes(first_s=first, purchased=purchased)
+
+
+def session_ids(sessions: IntArray, count: int) -> Any:
+    """Return the ``session_id`` of session numbers ``sessions`` out of ``count`` sessions."""
+    return col.ids("S", sessions + 1, max(7, len(str(count))))
+
+
 def web_events_frame(events: WebEvents, customers: CustomerBase) -> pd.DataFrame:
     """Return the ``web_events`` table."""
     n = len(events)
@@ -200,7 +234,7 @@ def web_events_frame(events: WebEvents, customers: CustomerBase) -> pd.DataFrame
     return col.frame(
         {
             "event_id": col.ids("E", np.arange(1, n + 1, dtype=np.int64), max(8, len(str(n)))),
-            "session_id": col.ids("S", events.session + 1, max(7, len(str(sessions)))),
+            "session_id": session_ids(events.session, sessions),
             "customer_id": col.ids(prefix, events.customer + 1, width, anonymous),
             "occurred_at": col.instants(events.occurred_s),
             "step": col.labels(STEPS, events.step),

@@ -127,6 +127,7 @@ class MetricResult:
     variants: list[VariantSummary]
     comparisons: list[Comparison]
     cuped_theta: float | None
+    phrase: str | None = None
 
 
 @dataclass
@@ -358,6 +359,7 @@ def analyze_data(
             variants=summaries[m.label],
             comparisons=comparisons[m.label],
             cuped_theta=thetas[m.label],
+            phrase=m.phrase,
         )
         for m in data.metrics
     ]
@@ -565,6 +567,7 @@ def analyze_experiment(
     specs = _as_metrics(metrics, guardrails, lower_is_better, covariate, cap)
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false").fetchall()
         if threads is not None:
             con.execute(f"SET threads = {int(threads)}").fetchall()
         if isinstance(data, pd.DataFrame):

@@ -40,7 +40,9 @@ class Metric:
     ``higher_is_better`` is False for refunds, unsubscribes, complaints.
     ``cap`` winsorises a heavy-tailed outcome at that quantile of all units
     (0.99 caps the top 1 %). ``covariate`` names a column with the unit's
-    pre-period value of the outcome, for CUPED.
+    pre-period value of the outcome, for CUPED. ``phrase`` says what a
+    converting unit did, for the readout ("placed an order"); the default is
+    "have <label>".
     """
 
     column: str
@@ -51,6 +53,7 @@ class Metric:
     higher_is_better: bool = True
     cap: float | None = None
     covariate: str | None = None
+    phrase: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind is not None and self.kind not in _KINDS:
@@ -123,14 +126,19 @@ def _first_row(
     )
 
 
-def _numeric_expr(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> tuple[str, bool]:
-    """Return SQL reading ``column`` as DOUBLE, and whether it needs text parsing."""
-    dtype = str(scalar(con, f"SELECT typeof({q(column)}) FROM {relation} LIMIT 1") or "")
-    numeric = dtype.upper() in (
-        "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+_NUMERIC_TYPES = (
+    "BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
         "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "REAL",
-    ) or dtype.upper().startswith("DECIMAL")  # fmt: skip
-    if numeric:
+)  # fmt: skip
+
+
+def _is_numeric(dtype: str) -> bool:
+    return dtype.upper() in _NUMERIC_TYPES or dtype.upper().startswith("DECIMAL")
+
+
+def _numeric_expr(column: str, dtype: str) -> tuple[str, bool]:
+    """Return SQL reading ``column`` (of DuckDB type ``dtype``) as DOUBLE, and if it is text."""
+    if _is_numeric(dtype):
         return f"CAST({q(column)} AS DOUBLE)", False
     text = f"lower(trim(CAST({q(column)} AS VARCHAR)))"
     return (
@@ -204,37 +212,22 @@ def summarise_units(
     duplicated = {x for x in labels if labels.count(x) > 1}
     if duplicated:
         raise ModelError(f"metric {sorted(duplicated)[0]!r} is given twice")
-    headers = [
-        r[0] for r in run(con, f"SELECT column_name FROM (DESCRIBE {relation})") if r[0] != row_col
-    ]
+    types = {
+        str(r[0]): str(r[1])
+        for r in run(con, f"SELECT column_name, column_type FROM (DESCRIBE {relation})")
+        if r[0] != row_col
+    }
     needed = [unit, variant]
     for m in metrics:
         needed += [c for c in (m.column, m.denominator, m.covariate) if c]
-    _check_columns(headers, list(dict.fromkeys(needed)), source)
-
-    for col, what in ((unit, "a unit id"), (variant, "a variant")):
-        bad = _first_row(
-            con,
-            relation,
-            f"{q(col)} IS NULL OR trim(CAST({q(col)} AS VARCHAR)) = ''",
-            row_col,
-            "NULL",
-        )
-        if bad is not None:
-            raise ValidationError(
-                f"{_where(source, bad[0])}, column {col}: empty; every row needs {what}",
-                file=source,
-                row=bad[0],
-                column=col,
-                expected=what,
-            )
+    _check_columns(list(types), list(dict.fromkeys(needed)), source)
 
     # Typed columns: v0, v1, ... for every outcome, denominator and covariate.
     exprs: dict[str, str] = {}
     for col in dict.fromkeys(
         c for m in metrics for c in (m.column, m.denominator, m.covariate) if c
     ):
-        expr, textual = _numeric_expr(con, relation, col)
+        expr, textual = _numeric_expr(col, types[col])
         if textual:
             _check_parses(con, relation, col, expr, source, row_col)
         exprs[col] = expr
@@ -243,12 +236,17 @@ def summarise_units(
     select = ", ".join(f"{e} AS {alias[c]}" for c, e in exprs.items())
     run(
         con,
-        f"CREATE OR REPLACE TEMP VIEW {typed} AS SELECT CAST({q(unit)} AS VARCHAR) AS u, "
-        f"CAST({q(variant)} AS VARCHAR) AS g, {select} FROM {relation}",
+        f"CREATE OR REPLACE TEMP VIEW {typed} AS SELECT {q(unit)} AS u, {q(variant)} AS g, "
+        f"{select} FROM {relation}",
     )
 
-    # One pass: how many rows and units, each column's range, integrality, missing values.
-    probes = ["count(*)", "count(DISTINCT u)"]
+    # One pass: rows, missing ids, about how many distinct units, and each column's
+    # range, integrality and missing values.
+    blanks = []
+    for col, short in ((unit, "u"), (variant, "g")):
+        empty = "" if _is_numeric(types[col]) else f" OR trim(CAST({short} AS VARCHAR)) = ''"
+        blanks.append(f"count_if({short} IS NULL{empty})")
+    probes = ["count(*)", *blanks, "approx_count_distinct(u)"]
     for a in alias.values():
         probes += [
             f"min({a})",
@@ -257,12 +255,25 @@ def summarise_units(
             f"count(*) - count({a})",
         ]
     values = one(con, f"SELECT {', '.join(probes)} FROM {typed}") or ()
-    rows, distinct_units = int(values[0]), int(values[1])
+    rows, approx_units = int(values[0]), int(values[3] or 0)
+    for col, missing, what in ((unit, values[1], "a unit id"), (variant, values[2], "a variant")):
+        if missing:
+            empty = "" if _is_numeric(types[col]) else f" OR trim(CAST({q(col)} AS VARCHAR)) = ''"
+            bad = _first_row(con, relation, f"{q(col)} IS NULL{empty}", row_col, "NULL")
+            row = bad[0] if bad is not None else None
+            raise ValidationError(
+                f"{_where(source, row)}, column {col}: empty; every row needs {what}",
+                file=source,
+                row=row,
+                column=col,
+                expected=what,
+            )
     if rows == 0:
         raise DataError(f"{source}: there are no units to analyse")
     facts = {
-        col: values[2 + 4 * i : 6 + 4 * i] for i, col in enumerate(alias)
+        col: values[4 + 4 * i : 8 + 4 * i] for i, col in enumerate(alias)
     }  # (min, max, integral, nulls)
+    units_unique = _units_unique(con, typed, rows, approx_units)
 
     notes: list[str] = []
     kinds: dict[str, MetricKind] = {}
@@ -289,7 +300,7 @@ def summarise_units(
     # Several rows per unit: add them up (flags: any), and drop units in several variants.
     excluded = 0
     base = typed
-    if distinct_units != rows:
+    if not units_unique:
         flag_cols = {alias[m.column] for m in metrics if kinds[m.label] == "binomial"}
         aggs = ", ".join(
             f"max({a}) AS {a}" if a in flag_cols else f"sum({a}) AS {a}" for a in alias.values()
@@ -374,6 +385,26 @@ def summarise_units(
         excluded_units=excluded,
         notes=notes,
     )
+
+
+def _units_unique(con: duckdb.DuckDBPyConnection, typed: str, rows: int, approx: int) -> bool:
+    """Return whether no unit id repeats, as cheaply as the data allow.
+
+    A HyperLogLog estimate well below the row count proves repeats; ids that
+    are strictly increasing in row order (exports sorted by id) prove there
+    are none; otherwise one exact hash pass decides.
+    """
+    if approx < 0.97 * rows:
+        return False
+    increasing = scalar(
+        con, f"SELECT bool_and(u > p) FROM (SELECT u, lag(u) OVER () AS p FROM {typed})"
+    )
+    if increasing:
+        return True
+    repeats = scalar(
+        con, f"SELECT count(*) FROM (SELECT u FROM {typed} GROUP BY u HAVING count(*) > 1)"
+    )
+    return not repeats
 
 
 def _with_kind(m: Metric, kind: MetricKind) -> Metric:

@@ -146,19 +146,23 @@ def experiment_units(
     experiment_id: str,
     metrics: Sequence[str] = ("converted", "revenue"),
     *,
-    window_days: float = 30,
+    window_days: float | None = None,
     pre_days: float | None = None,
 ) -> tuple[pd.DataFrame, list[Metric], str]:
     """Return one row per assigned unit with its outcomes, the metric specs and the unit type.
 
+    ``window_days`` defaults to 30 for customers and 1 for sessions (a visit
+    is over within a day); it is kept in ``frame.attrs["window_days"]``.
     ``pre_days`` (customer units only; default: the window length) is the
     pre-period whose value of each metric becomes its CUPED covariate, unless
     the table's ``covariate`` column is filled (then that is used for every
     metric). Pass ``pre_days=0`` to turn CUPED off.
     """
+    units, unit_type = _assignments(ws, experiment_id)
+    if window_days is None:
+        window_days = 1.0 if unit_type == "session" else 30.0
     if window_days <= 0:
         raise ModelError(f"window of {window_days} days must be positive")
-    units, unit_type = _assignments(ws, experiment_id)
     parsed = [(m, *_parse(m, unit_type)) for m in dict.fromkeys(metrics)]
     window = ibis.interval(seconds=round(window_days * 86_400))
     units = units.mutate(_end=units.assigned_at + window)
@@ -186,6 +190,7 @@ def experiment_units(
     for part in parts:
         frame = frame.left_join(part, frame.unit_id == part.unit_id).drop("unit_id_right")
     out: pd.DataFrame = frame.to_pandas()
+    out.attrs["window_days"] = window_days
     specs: list[Metric] = []
     for name, base, step in parsed:
         if base == "converted":
@@ -196,6 +201,7 @@ def experiment_units(
                 Metric(
                     "converted",
                     kind="binomial",
+                    phrase="placed an order",
                     covariate=_cov(use_pre, "pre_converted", has_cov_column),
                 )
             )
@@ -208,7 +214,12 @@ def experiment_units(
                 if use_pre:
                     out[f"pre_{name}"] = (out[f"pre_{name}"].fillna(0) > 0).astype("int64")
             specs.append(
-                Metric(name, kind=kind, covariate=_cov(use_pre, f"pre_{name}", has_cov_column))
+                Metric(
+                    name,
+                    kind=kind,
+                    covariate=_cov(use_pre, f"pre_{name}", has_cov_column),
+                    phrase=f"reached {step}" if base == "reached" else None,
+                )
             )
         else:
             kind = "count" if base == "orders" else "continuous"
@@ -230,7 +241,7 @@ def analyze_workspace_experiment(
     metrics: Sequence[str] = ("converted", "revenue"),
     *,
     guardrails: Sequence[str] = (),
-    window_days: float = 30,
+    window_days: float | None = None,
     pre_days: float | None = None,
     **options: Any,
 ) -> ExperimentResult:
@@ -262,13 +273,15 @@ def analyze_workspace_experiment(
         guardrails=guard_specs,
         **options,
     )
+    window_days = float(frame.attrs["window_days"])
     last = _last_activity(ws)
     if last is not None:
         assigned = pd.to_datetime(frame["assigned_at"], utc=True)
         partial = int((assigned + pd.Timedelta(days=window_days) > last).sum())
         if partial:
             result.notes.append(
-                f"{partial:,} {result.unit_noun} were assigned less than {window_days:g} days "
+                f"{partial:,} {result.unit_noun} were assigned less than {window_days:g} "
+                f"day{'' if window_days == 1 else 's'} "
                 "before the latest data; their outcomes are partial (equally in every variant)"
             )
     return result

@@ -129,7 +129,8 @@ def _effect_sentence(result: ExperimentResult, m: MetricResult, c: Comparison) -
     conf = f"{(1 - result.alpha) * 100:.0f}% {words}"
     if m.kind == "binomial":
         return (
-            f"With {c.variant}, {_pct(b)} of {result.unit_noun} have {m.metric} against "
+            f"With {c.variant}, {_pct(b)} of {result.unit_noun} {m.phrase or 'have ' + m.metric} "
+            f"against "
             f"{_pct(a)} with {c.control}, {_signed_points(c.abs_lift)} points "
             f"({conf} {_signed_points(c.ci[0])} to {_signed_points(c.ci[1])})."
         )
@@ -149,7 +150,7 @@ def _certainty(result: ExperimentResult, c: Comparison) -> str:
     if result.method == "bayesian":
         return chance
     adjusted = ""
-    if c.p_value_adjusted != c.p_value:
+    if _p(c.p_value_adjusted) != _p(c.p_value):
         adjusted = f", p {_p(c.p_value_adjusted)} after correcting for several comparisons"
     kind = "always-valid p" if result.method == "sequential" else "p"
     return f"{chance} ({kind} {_p(c.p_value)}{adjusted})"
