@@ -1,0 +1,684 @@
+"""Forecasts of any registry metric and of demand per SKU, with honest backtests.
+
+The models are statsforecast's — AutoETS, AutoARIMA, AutoTheta and the
+seasonal-naive baseline (plus MSTL with weekly and yearly seasonality for long
+daily series, which captures peaks that recur on the same dates every year,
+such as Christmas and Black Friday week). For every series the model with the
+lowest MASE over a rolling-origin cross-validation (``n_windows`` cut-offs,
+each forecasting the full horizon) is chosen, and its backtest error — MASE,
+sMAPE and the share of actuals inside the 80 % and 95 % intervals — is
+reported next to the seasonal-naive baseline's.
+
+MASE scales the absolute error by the in-sample mean absolute seasonal
+difference of the history before the first cut-off (Hyndman & Koehler 2006);
+below 1 a model beats the seasonal-naive forecast made in-sample. sMAPE is
+mean 2|y − ŷ| / (|y| + |ŷ|), 0 where both are 0.
+
+Short histories fall back and say so: fewer than two seasons plus the horizon
+leaves the seasonal models out; too few points for one backtest window uses
+the last value (naive forecast) without a backtest.
+Forecasts of quantities that were never negative are clipped at zero.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from smbgrowth.data.workspace import Workspace
+from smbgrowth.errors import ModelError, NotFittedError
+
+__all__ = [
+    "DEFAULT_HORIZON",
+    "MODEL_NAMES",
+    "SEASON_LENGTH",
+    "BacktestScore",
+    "ForecastResult",
+    "Forecaster",
+    "SeriesForecast",
+    "forecast_metric",
+    "forecast_sku_demand",
+    "metric_series",
+    "sku_demand",
+]
+
+#: Seasonal period (in periods) and pandas frequency of each grain.
+SEASON_LENGTH: dict[str, int] = {"day": 7, "week": 52, "month": 12, "quarter": 4, "year": 1}
+FREQ: dict[str, str] = {"day": "D", "week": "W-MON", "month": "MS", "quarter": "QS", "year": "YS"}
+DEFAULT_HORIZON: dict[str, int] = {"day": 28, "week": 13, "month": 12, "quarter": 4, "year": 2}
+#: Candidate models by short name, and the statsforecast name each result column carries.
+MODEL_NAMES: dict[str, str] = {
+    "ets": "AutoETS",
+    "arima": "AutoARIMA",
+    "theta": "AutoTheta",
+    "seasonal_naive": "SeasonalNaive",
+    "mstl": "MSTL",
+    "naive": "Naive",
+}
+LEVELS: tuple[int, int] = (80, 95)
+#: Above this many series AutoARIMA is left out by default (it costs ~10× AutoETS).
+ARIMA_PANEL_LIMIT = 200
+_MIN_NONSEASONAL = 8
+
+
+@dataclass(frozen=True)
+class BacktestScore:
+    """How one model did in the rolling-origin backtest of one series."""
+
+    model: str
+    mase: float
+    smape: float
+    coverage_80: float
+    coverage_95: float
+    windows: int
+    points: int
+
+
+@dataclass
+class SeriesForecast:
+    """The chosen model of one series, its backtest next to the baseline's, and notes."""
+
+    series_id: str
+    model: str
+    history: int
+    backtest: list[BacktestScore] = field(default_factory=list)
+    baseline: str = "SeasonalNaive"
+    notes: list[str] = field(default_factory=list)
+
+    def score(self, model: str | None = None) -> BacktestScore | None:
+        """Return the backtest of ``model`` (default: the chosen one), or None."""
+        name = model or self.model
+        return next((s for s in self.backtest if s.model == name), None)
+
+    @property
+    def beats_baseline(self) -> bool | None:
+        """Whether the chosen model's MASE is below the baseline's (None without a backtest)."""
+        chosen, base = self.score(), self.score(self.baseline)
+        if chosen is None or base is None or math.isnan(chosen.mase) or math.isnan(base.mase):
+            return None
+        return chosen.mase <= base.mase
+
+
+@dataclass
+class ForecastResult:
+    """Forecasts with intervals for every series, and how each model was chosen."""
+
+    grain: str
+    horizon: int
+    series: list[SeriesForecast]
+    forecasts: pd.DataFrame
+    history: pd.DataFrame
+    metric: str | None = None
+    unit: str | None = None
+
+    def frame(self) -> pd.DataFrame:
+        """Return series_id, period, mean, lo_80, hi_80, lo_95, hi_95 and model per period."""
+        return self.forecasts.copy()
+
+    def get(self, series_id: str) -> SeriesForecast:
+        for s in self.series:
+            if s.series_id == series_id:
+                return s
+        raise KeyError(series_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        fc = self.forecasts.copy()
+        fc["period"] = fc["period"].dt.strftime("%Y-%m-%d")
+        hist = self.history.copy()
+        hist["period"] = hist["period"].dt.strftime("%Y-%m-%d")
+        out = {
+            "metric": self.metric,
+            "unit": self.unit,
+            "grain": self.grain,
+            "horizon": self.horizon,
+            "series": [
+                {
+                    "series_id": s.series_id,
+                    "model": s.model,
+                    "history": s.history,
+                    "baseline": s.baseline,
+                    "beats_baseline": s.beats_baseline,
+                    "backtest": [asdict(b) for b in s.backtest],
+                    "notes": s.notes,
+                    "forecast": fc[fc.series_id == s.series_id]
+                    .drop(columns="series_id")
+                    .to_dict(orient="records"),
+                    "actuals": hist[hist.series_id == s.series_id]
+                    .drop(columns="series_id")
+                    .to_dict(orient="records"),
+                }
+                for s in self.series
+            ],
+        }
+        cleaned: dict[str, Any] = _finite(out)
+        return cleaned
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _build_models(names: Sequence[str], season: int, grain: str) -> list[Any]:
+    from statsforecast.models import (
+        MSTL,
+        AutoARIMA,
+        AutoETS,
+        AutoTheta,
+        Naive,
+        SeasonalNaive,
+    )
+
+    out: list[Any] = []
+    for name in names:
+        if name == "ets":
+            # ETS seasonality is limited to short periods (≤ 24); weekly data use trend only.
+            out.append(AutoETS(season_length=season if season <= 24 else 1))
+        elif name == "arima":
+            out.append(AutoARIMA(season_length=season if season <= 12 else 1))
+        elif name == "theta":
+            out.append(AutoTheta(season_length=season))
+        elif name == "seasonal_naive":
+            out.append(SeasonalNaive(season_length=season))
+        elif name == "mstl":
+            out.append(
+                MSTL(season_length=[7, 365], trend_forecaster=AutoETS(model="ZZN"), alias="MSTL")
+            )
+        elif name == "naive":
+            out.append(Naive())
+        else:
+            raise ModelError(
+                f"unknown forecasting model {name!r}; choose from: "
+                + ", ".join(n for n in MODEL_NAMES if n != "naive")
+            )
+    return out
+
+
+def _scale(y: np.ndarray, season: int) -> float:
+    lag = season if len(y) > season else 1
+    if len(y) <= lag:
+        return math.nan
+    diffs = np.abs(y[lag:] - y[:-lag])
+    value = float(diffs.mean())
+    return value if value > 0 else math.nan
+
+
+class Forecaster:
+    """Choose a model per series by rolling-origin cross-validation and forecast with it.
+
+    Parameters
+    ----------
+    grain : day, week, month, quarter or year; sets the frequency and the
+        seasonal period (7, 52, 12, 4, 1) unless ``season_length`` is given.
+    horizon : periods ahead; backtest windows forecast the same horizon.
+    models : short names from :data:`MODEL_NAMES` (``ets``, ``arima``,
+        ``theta``, ``seasonal_naive``, ``mstl``); default: all four classics
+        (``mstl`` added for long daily series; ``arima`` left out above
+        :data:`ARIMA_PANEL_LIMIT` series, with a note).
+    n_windows : backtest cut-offs (fewer when the history is short).
+    refit : refit at every cut-off (True) or fit once and filter forward (faster).
+    n_jobs : processes statsforecast may use.
+    """
+
+    def __init__(
+        self,
+        grain: str = "month",
+        horizon: int | None = None,
+        *,
+        season_length: int | None = None,
+        models: Sequence[str] | None = None,
+        n_windows: int = 3,
+        refit: bool = True,
+        n_jobs: int = 1,
+    ) -> None:
+        self.grain = grain
+        self.horizon = horizon
+        self.season_length = season_length
+        self.models = models
+        self.n_windows = n_windows
+        self.refit = refit
+        self.n_jobs = n_jobs
+
+    # -- fitting ---------------------------------------------------------------------------
+    def _check(self) -> tuple[int, int, str]:
+        if self.grain not in FREQ:
+            raise ModelError(f"unknown grain {self.grain!r}; choose one of: {', '.join(FREQ)}")
+        h = self.horizon or DEFAULT_HORIZON[self.grain]
+        if h < 1:
+            raise ModelError(f"horizon {h} must be at least 1 period")
+        if self.n_windows < 1:
+            raise ModelError(f"n_windows {self.n_windows} must be at least 1")
+        season = self.season_length or SEASON_LENGTH[self.grain]
+        return h, season, FREQ[self.grain]
+
+    def fit(self, panel: pd.DataFrame) -> Forecaster:
+        """Backtest the candidates on every series of ``panel`` and choose one per series.
+
+        ``panel`` has columns series_id, period (period start) and y, one row
+        per series and period without gaps.
+        """
+        h, season, freq = self._check()
+        missing = {"series_id", "period", "y"} - set(panel.columns)
+        if missing:
+            raise ModelError(f"the series need columns series_id, period and y; missing {missing}")
+        df = panel.rename(columns={"series_id": "unique_id", "period": "ds"})[
+            ["unique_id", "ds", "y"]
+        ].copy()
+        df["unique_id"] = df["unique_id"].astype(str)
+        df["ds"] = pd.to_datetime(df["ds"])
+        df["y"] = df["y"].astype(float)
+        df = df.sort_values(["unique_id", "ds"]).reset_index(drop=True)
+        if df["y"].isna().any():
+            bad = df.loc[df["y"].isna(), "unique_id"].iloc[0]
+            raise ModelError(f"series {bad!r} has missing values; fill or drop them first")
+        n_series = df["unique_id"].nunique()
+        names = list(self.models) if self.models is not None else self._default_models(n_series)
+        self.history_ = df
+        self.series_: dict[str, SeriesForecast] = {}
+        self._tiers: dict[str, str] = {}
+        self._chosen_short: dict[str, str] = {}
+        lengths = df.groupby("unique_id", sort=True).size()
+        groups: dict[tuple[str, int], list[str]] = {}
+        for sid, n in lengths.items():
+            tier, windows, notes = self._tier(int(n), h, season)
+            self.series_[str(sid)] = SeriesForecast(
+                series_id=str(sid),
+                model="",
+                history=int(n),
+                baseline="SeasonalNaive" if tier == "seasonal" else "Naive",
+                notes=notes,
+            )
+            groups.setdefault((tier, windows), []).append(str(sid))
+        if self.models is None and n_series > ARIMA_PANEL_LIMIT:
+            for s in self.series_.values():
+                s.notes.append(
+                    f"AutoARIMA left out: {n_series:,} series (more than {ARIMA_PANEL_LIMIT}); "
+                    "pass models=[...] to include it"
+                )
+        self.candidates_: dict[str, list[str]] = {}
+        for (tier, windows), ids in groups.items():
+            cand = self._tier_models(tier, names, season)
+            sub = df[df["unique_id"].isin(ids)]
+            if windows > 0 and len(cand) > 1:
+                chosen = self._backtest(sub, tier, cand, windows, h, season, freq)
+            else:
+                chosen = {sid: cand[0] for sid in ids}
+            for sid in ids:
+                self.series_[sid].model = MODEL_NAMES[chosen[sid]]
+                self._tiers[sid] = tier
+                self.candidates_[sid] = cand
+            self._chosen_short.update(chosen)
+        return self
+
+    def _default_models(self, n_series: int) -> list[str]:
+        names = ["ets", "arima", "theta", "seasonal_naive"]
+        if n_series > ARIMA_PANEL_LIMIT:
+            names.remove("arima")
+        return names
+
+    def _tier(self, n: int, h: int, season: int) -> tuple[str, int, list[str]]:
+        if season > 1 and n >= 2 * season + h:
+            windows = min(self.n_windows, (n - 2 * season) // h)
+            return "seasonal", windows, []
+        if n >= _MIN_NONSEASONAL + h:
+            windows = min(self.n_windows, (n - _MIN_NONSEASONAL) // h)
+            notes = []
+            if season > 1:
+                notes.append(
+                    f"{n} periods of history: fewer than two seasons ({2 * season}) plus the "
+                    f"horizon ({h}), so seasonal patterns are not modelled"
+                )
+            return "plain", windows, notes
+        if n >= 1:
+            return (
+                "short",
+                0,
+                [
+                    f"only {n} period(s) of history: too short for a backtest; the forecast "
+                    "repeats the last value, with intervals from its past changes"
+                ],
+            )
+        raise ModelError("a series has no history")
+
+    def _tier_models(self, tier: str, names: Sequence[str], season: int) -> list[str]:
+        if tier == "seasonal":
+            cand = [n for n in names if n != "mstl"]
+            if "seasonal_naive" in cand:
+                cand.remove("seasonal_naive")
+            cand.append("seasonal_naive")
+            return cand
+        if tier == "plain":
+            cand = [n for n in names if n not in ("seasonal_naive", "mstl")]
+            return [*cand, "naive"]
+        return ["naive"]
+
+    def _backtest(
+        self,
+        df: pd.DataFrame,
+        tier: str,
+        cand: list[str],
+        windows: int,
+        h: int,
+        season: int,
+        freq: str,
+    ) -> dict[str, str]:
+        from statsforecast import StatsForecast
+
+        m = season if tier == "seasonal" else 1
+        models = _build_models(cand, m, self.grain)
+        if "mstl" not in cand and tier == "seasonal" and self._wants_mstl(df, h):
+            models += _build_models(["mstl"], m, self.grain)
+            cand = [*cand, "mstl"]
+        sf = StatsForecast(models=models, freq=freq, n_jobs=self.n_jobs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cv = sf.cross_validation(
+                df=df, h=h, n_windows=windows, step_size=h, level=list(LEVELS), refit=self.refit
+            )
+        first_cut = cv.groupby("unique_id")["cutoff"].min()
+        chosen: dict[str, str] = {}
+        baseline = "seasonal_naive" if tier == "seasonal" else "naive"
+        for sid, part in cv.groupby("unique_id", sort=False):
+            sid = str(sid)
+            hist = df[(df["unique_id"] == sid) & (df["ds"] <= first_cut[sid])]["y"].to_numpy()
+            scale = _scale(hist, m)
+            y = part["y"].to_numpy()
+            scores = []
+            for short in cand:
+                col = MODEL_NAMES[short]
+                pred = part[col].to_numpy()
+                err = np.abs(y - pred)
+                denom = np.abs(y) + np.abs(pred)
+                smape = float(
+                    np.mean(np.where(denom > 0, 2 * err / np.where(denom > 0, denom, 1), 0.0))
+                )
+                cover = {
+                    lv: float(
+                        np.mean((y >= part[f"{col}-lo-{lv}"]) & (y <= part[f"{col}-hi-{lv}"]))
+                    )
+                    if f"{col}-lo-{lv}" in part
+                    else math.nan
+                    for lv in LEVELS
+                }
+                scores.append(
+                    BacktestScore(
+                        model=col,
+                        mase=float(err.mean() / scale) if not math.isnan(scale) else math.nan,
+                        smape=smape,
+                        coverage_80=cover[80],
+                        coverage_95=cover[95],
+                        windows=windows,
+                        points=len(y),
+                    )
+                )
+            self.series_[sid].backtest = scores
+            ranked = [
+                (s.mase if not math.isnan(s.mase) else math.inf, i, short)
+                for i, (s, short) in enumerate(zip(scores, cand, strict=True))
+            ]
+            best = min(ranked)
+            chosen[sid] = best[2] if math.isfinite(best[0]) else baseline
+            if not math.isfinite(best[0]):
+                self.series_[sid].notes.append(
+                    "the history does not vary, so no model can be scored; the baseline is used"
+                )
+        return chosen
+
+    def _wants_mstl(self, df: pd.DataFrame, h: int) -> bool:
+        if self.grain != "day":
+            return False
+        if self.models is not None and "mstl" not in self.models:
+            return False
+        shortest = int(df.groupby("unique_id").size().min())
+        return shortest >= 2 * 365 + h * self.n_windows
+
+    # -- predicting ------------------------------------------------------------------------
+    def predict(self) -> pd.DataFrame:
+        """Return the chosen model's forecast per series: period, mean and 80/95 % bounds."""
+        if not hasattr(self, "series_"):
+            raise NotFittedError("call fit() before predict()")
+        from statsforecast import StatsForecast
+
+        h, season, freq = self._check()
+        frames = []
+        by_model: dict[tuple[str, str], list[str]] = {}
+        for sid, short in self._chosen_short.items():
+            tier = self._tiers[sid]
+            by_model.setdefault((short, tier), []).append(sid)
+        for (short, tier), ids in by_model.items():
+            m = season if tier == "seasonal" else 1
+            sub = self.history_[self.history_["unique_id"].isin(ids)]
+            sf = StatsForecast(
+                models=_build_models([short], m, self.grain), freq=freq, n_jobs=self.n_jobs
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fc = sf.forecast(df=sub, h=h, level=list(LEVELS))
+            col = MODEL_NAMES[short]
+            out = pd.DataFrame(
+                {
+                    "series_id": fc["unique_id"].astype(str),
+                    "period": pd.to_datetime(fc["ds"]),
+                    "mean": fc[col].astype(float),
+                    "lo_80": fc.get(f"{col}-lo-80", fc[col]).astype(float),
+                    "hi_80": fc.get(f"{col}-hi-80", fc[col]).astype(float),
+                    "lo_95": fc.get(f"{col}-lo-95", fc[col]).astype(float),
+                    "hi_95": fc.get(f"{col}-hi-95", fc[col]).astype(float),
+                    "model": col,
+                }
+            )
+            frames.append(out)
+        result = pd.concat(frames, ignore_index=True)
+        nonneg = self.history_.groupby("unique_id")["y"].min() >= 0
+        clip = result["series_id"].map(nonneg).fillna(False).astype(bool)
+        for c in ("mean", "lo_80", "hi_80", "lo_95", "hi_95"):
+            result.loc[clip, c] = result.loc[clip, c].clip(lower=0.0)
+        return result.sort_values(["series_id", "period"]).reset_index(drop=True)
+
+    def forecast(self, panel: pd.DataFrame) -> ForecastResult:
+        """Fit on ``panel`` and return the forecasts with the backtests."""
+        self.fit(panel)
+        h = self.horizon or DEFAULT_HORIZON[self.grain]
+        history = self.history_.rename(columns={"unique_id": "series_id", "ds": "period"})
+        return ForecastResult(
+            grain=self.grain,
+            horizon=h,
+            series=[self.series_[k] for k in sorted(self.series_)],
+            forecasts=self.predict(),
+            history=history,
+        )
+
+
+# -- workspace series --------------------------------------------------------------------------
+
+
+def _period_start(label: str, grain: str) -> pd.Timestamp:
+    if grain == "quarter":
+        year, q = label.split("-Q")
+        return pd.Timestamp(year=int(year), month=3 * (int(q) - 1) + 1, day=1)
+    if grain == "year":
+        return pd.Timestamp(year=int(label), month=1, day=1)
+    if grain == "month":
+        return pd.Timestamp(label + "-01")
+    return pd.Timestamp(label)
+
+
+def _period_end(start: pd.Timestamp, grain: str) -> pd.Timestamp:
+    offset = {
+        "day": pd.DateOffset(days=1),
+        "week": pd.DateOffset(days=7),
+        "month": pd.DateOffset(months=1),
+        "quarter": pd.DateOffset(months=3),
+        "year": pd.DateOffset(years=1),
+    }[grain]
+    end: pd.Timestamp = start + offset - pd.Timedelta(days=1)
+    return end
+
+
+def data_end(ws: Workspace) -> date | None:
+    """Return the last local day the business data cover (latest sale, visit or ticket)."""
+    from smbgrowth.metrics.common import REVENUE_STATUSES
+
+    o = ws.orders
+    stamps = [o.filter(o.status.isin(REVENUE_STATUSES)).ordered_at.max().execute()]
+    for table, column in (("web_events", "occurred_at"), ("tickets", "opened_at")):
+        stamps.append(ws.table(table)[column].max().execute())
+    found = [pd.Timestamp(s) for s in stamps if s is not None and not pd.isna(s)]
+    if not found:
+        return None
+    latest = max(found)
+    latest = latest.tz_localize("UTC") if latest.tzinfo is None else latest
+    result: date = latest.tz_convert(ws.time_zone).date()
+    return result
+
+
+def _complete(frame: pd.DataFrame, grain: str, end: date | None) -> tuple[pd.DataFrame, bool]:
+    """Drop periods that end after the data do; a last day that is quiet still counts."""
+    if end is None or frame.empty:
+        return frame, False
+    cutoff = pd.Timestamp(end) + pd.Timedelta(days=1)
+    ends = frame["period"].map(lambda p: _period_end(p, grain))
+    keep = ends <= cutoff
+    return frame[keep], bool((~keep).any())
+
+
+def metric_series(
+    ws: Workspace, metric_id: str, *, grain: str = "month", by: str | None = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """Return a registry metric as forecastable series (series_id, period, y) and notes.
+
+    The incomplete last period is dropped; leading empty periods of a ratio
+    metric are dropped and gaps inside are interpolated, with a note.
+    """
+    from smbgrowth.metrics.registry import compute_metric
+
+    if grain not in FREQ:
+        raise ModelError(f"unknown grain {grain!r}; choose one of: {', '.join(FREQ)}")
+    result = compute_metric(ws, metric_id, grain=grain, by=by)  # type: ignore[arg-type]
+    frame = result.frame.copy()
+    if frame.empty:
+        raise ModelError(f"{metric_id} has no values to forecast; import data first")
+    frame["period"] = frame["period"].map(lambda p: _period_start(str(p), grain))
+    frame["series_id"] = frame[by].astype(str) if by else metric_id
+    frame = frame.rename(columns={"value": "y"})[["series_id", "period", "y"]]
+    notes: list[str] = []
+    frame, dropped = _complete(frame, grain, data_end(ws))
+    if dropped:
+        notes.append("the last, incomplete period is left out of the history")
+    parts = []
+    for sid, part in frame.groupby("series_id", sort=True):
+        part = part.sort_values("period")
+        first = part["y"].first_valid_index()
+        if first is None:
+            continue
+        part = part.loc[first:]
+        if part["y"].isna().any():
+            gaps = int(part["y"].isna().sum())
+            part = part.assign(y=part["y"].interpolate(limit_direction="both"))
+            notes.append(f"{sid}: {gaps} empty period(s) interpolated")
+        parts.append(part)
+    if not parts:
+        raise ModelError(f"{metric_id} has no values to forecast; import data first")
+    return pd.concat(parts, ignore_index=True), notes
+
+
+def forecast_metric(
+    ws: Workspace,
+    metric_id: str,
+    *,
+    grain: str = "month",
+    horizon: int | None = None,
+    by: str | None = None,
+    models: Sequence[str] | None = None,
+    n_windows: int = 3,
+    n_jobs: int = 1,
+) -> ForecastResult:
+    """Forecast a registry metric by ``grain`` (one series, or one per ``by`` dimension value)."""
+    from smbgrowth.metrics.registry import get_metric
+
+    metric = get_metric(metric_id)
+    panel, notes = metric_series(ws, metric_id, grain=grain, by=by)
+    result = Forecaster(grain, horizon, models=models, n_windows=n_windows, n_jobs=n_jobs).forecast(
+        panel
+    )
+    for s in result.series:
+        s.notes = notes + s.notes
+    result.metric = metric_id
+    result.unit = metric.unit
+    return result
+
+
+def sku_demand(ws: Workspace, *, grain: str = "week") -> pd.DataFrame:
+    """Return units sold per SKU and period (series_id = sku, period, y), zeros filled.
+
+    Units of sold orders (completed, partially refunded, refunded) by the
+    local period of the order; each SKU's series runs from its first sale to
+    the last complete period of the data.
+    """
+    from smbgrowth.metrics.base import local_time, period_label
+    from smbgrowth.metrics.common import REVENUE_STATUSES
+
+    if grain not in ("day", "week", "month"):
+        raise ModelError(f"demand is forecast by day, week or month, not {grain!r}")
+    o = ws.orders
+    o = o.filter(o.status.isin(REVENUE_STATUSES)).select("order_id", "ordered_at")
+    lines = ws.order_lines
+    lines = lines.filter(lines.sku.notnull())
+    j = lines.join(o, "order_id")
+    label = period_label(local_time(j.ordered_at, ws.time_zone), grain)
+    grouped = (
+        j.mutate(period=label)
+        .group_by(["sku", "period"])
+        .aggregate(y=j.quantity.sum().cast("float64"))
+    )
+    frame: pd.DataFrame = grouped.to_pandas()
+    if frame.empty:
+        return pd.DataFrame(columns=["series_id", "period", "y"])
+    frame["period"] = frame["period"].map(lambda p: _period_start(str(p), grain))
+    periods = sorted(pd.Timestamp(p) for p in frame["period"].unique())
+    end = data_end(ws)
+    last_start = periods[-1]
+    if end is not None:
+        limit = pd.Timestamp(end) + timedelta(days=1)
+        complete = [p for p in periods if _period_end(p, grain) <= limit]
+        last_start = complete[-1] if complete else last_start
+    frame = frame[frame["period"] <= last_start]
+    full = []
+    for sku, part in frame.groupby("sku", sort=True):
+        idx = pd.date_range(part["period"].min(), last_start, freq=FREQ[grain])
+        series = part.set_index("period")["y"].reindex(idx, fill_value=0.0)
+        full.append(pd.DataFrame({"series_id": str(sku), "period": idx, "y": series.to_numpy()}))
+    return pd.concat(full, ignore_index=True)
+
+
+def forecast_sku_demand(
+    ws: Workspace,
+    *,
+    horizon: int = 13,
+    grain: str = "week",
+    models: Sequence[str] | None = None,
+    n_windows: int = 2,
+    n_jobs: int = 1,
+) -> ForecastResult:
+    """Forecast units sold per SKU (weekly by default), choosing a model per SKU."""
+    panel = sku_demand(ws, grain=grain)
+    if panel.empty:
+        raise ModelError("no sold order lines with a SKU: nothing to forecast")
+    result = Forecaster(
+        grain, horizon, models=models, n_windows=n_windows, refit=False, n_jobs=n_jobs
+    ).forecast(panel)
+    result.metric = "units_sold"
+    result.unit = "units"
+    return result
