@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from smbgrowth import __version__
-from smbgrowth.cli import customers, experiments
+from smbgrowth.cli import customers, experiments, forecasts
 from smbgrowth.cli.common import (
     JsonOpt,
     WorkspaceOpt,
@@ -592,6 +592,7 @@ def _money_formatter(currency: str) -> Callable[[float], str]:
 
 customers.register(app)
 experiments.register(app)
+forecasts.register(app)
 
 
 def run() -> None:
