@@ -57,7 +57,7 @@ DEFAULT_HORIZON: dict[str, int] = {"day": 28, "week": 13, "month": 12, "quarter"
 MODEL_NAMES: dict[str, str] = {
     "ets": "AutoETS",
     "arima": "AutoARIMA",
-    "theta": "AutoTheta",
+    "theta": "AutoTheta",  # "Theta" (the standard method) on large panels
     "seasonal_naive": "SeasonalNaive",
     "mstl": "MSTL",
     "naive": "Naive",
@@ -171,7 +171,9 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _build_models(names: Sequence[str], season: int, grain: str) -> list[Any]:
+def _build_models(names: Sequence[str], season: int, *, large: bool = False) -> list[Any]:
+    """Return statsforecast models for the short names; ``large`` panels get the standard
+    Theta method instead of AutoTheta's search over theta variants (about 3× cheaper)."""
     from statsforecast.models import (
         MSTL,
         AutoARIMA,
@@ -179,6 +181,7 @@ def _build_models(names: Sequence[str], season: int, grain: str) -> list[Any]:
         AutoTheta,
         Naive,
         SeasonalNaive,
+        Theta,
     )
 
     out: list[Any] = []
@@ -189,7 +192,7 @@ def _build_models(names: Sequence[str], season: int, grain: str) -> list[Any]:
         elif name == "arima":
             out.append(AutoARIMA(season_length=season if season <= 12 else 1))
         elif name == "theta":
-            out.append(AutoTheta(season_length=season))
+            out.append(Theta(season_length=season) if large else AutoTheta(season_length=season))
         elif name == "seasonal_naive":
             out.append(SeasonalNaive(season_length=season))
         elif name == "mstl":
@@ -288,6 +291,8 @@ class Forecaster:
         self.history_ = df
         self.series_: dict[str, SeriesForecast] = {}
         self._tiers: dict[str, str] = {}
+        self._columns: dict[str, str] = {}
+        self._large = self.models is None and n_series > ARIMA_PANEL_LIMIT
         self._chosen_short: dict[str, str] = {}
         lengths = df.groupby("unique_id", sort=True).size()
         groups: dict[tuple[str, int], list[str]] = {}
@@ -304,8 +309,9 @@ class Forecaster:
         if self.models is None and n_series > ARIMA_PANEL_LIMIT:
             for s in self.series_.values():
                 s.notes.append(
-                    f"AutoARIMA left out: {n_series:,} series (more than {ARIMA_PANEL_LIMIT}); "
-                    "pass models=[...] to include it"
+                    f"{n_series:,} series (more than {ARIMA_PANEL_LIMIT}): AutoARIMA is left out "
+                    "and the standard Theta method replaces AutoTheta, for speed; pass "
+                    "models=[...] to choose the candidates"
                 )
         self.candidates_: dict[str, list[str]] = {}
         for (tier, windows), ids in groups.items():
@@ -316,7 +322,7 @@ class Forecaster:
             else:
                 chosen = {sid: cand[0] for sid in ids}
             for sid in ids:
-                self.series_[sid].model = MODEL_NAMES[chosen[sid]]
+                self.series_[sid].model = self._columns.get(chosen[sid], MODEL_NAMES[chosen[sid]])
                 self._tiers[sid] = tier
                 self.candidates_[sid] = cand
             self._chosen_short.update(chosen)
@@ -377,10 +383,12 @@ class Forecaster:
         from statsforecast import StatsForecast
 
         m = season if tier == "seasonal" else 1
-        models = _build_models(cand, m, self.grain)
+        models = _build_models(cand, m, large=self._large)
         if "mstl" not in cand and tier == "seasonal" and self._wants_mstl(df, h):
-            models += _build_models(["mstl"], m, self.grain)
+            models += _build_models(["mstl"], m)
             cand = [*cand, "mstl"]
+        columns = {short: model.alias for short, model in zip(cand, models, strict=True)}
+        self._columns.update(columns)
         sf = StatsForecast(models=models, freq=freq, n_jobs=self.n_jobs)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -397,7 +405,7 @@ class Forecaster:
             y = part["y"].to_numpy()
             scores = []
             for short in cand:
-                col = MODEL_NAMES[short]
+                col = columns[short]
                 pred = part[col].to_numpy()
                 err = np.abs(y - pred)
                 denom = np.abs(y) + np.abs(pred)
@@ -460,13 +468,12 @@ class Forecaster:
         for (short, tier), ids in by_model.items():
             m = season if tier == "seasonal" else 1
             sub = self.history_[self.history_["unique_id"].isin(ids)]
-            sf = StatsForecast(
-                models=_build_models([short], m, self.grain), freq=freq, n_jobs=self.n_jobs
-            )
+            model = _build_models([short], m, large=self._large)[0]
+            sf = StatsForecast(models=[model], freq=freq, n_jobs=self.n_jobs)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 fc = sf.forecast(df=sub, h=h, level=list(LEVELS))
-            col = MODEL_NAMES[short]
+            col = model.alias
             out = pd.DataFrame(
                 {
                     "series_id": fc["unique_id"].astype(str),
