@@ -172,8 +172,11 @@ def _finite(value: Any) -> Any:
 
 
 def _build_models(names: Sequence[str], season: int, *, large: bool = False) -> list[Any]:
-    """Return statsforecast models for the short names; ``large`` panels get the standard
-    Theta method instead of AutoTheta's search over theta variants (about 3× cheaper)."""
+    """Return statsforecast models for the short names.
+
+    ``large`` panels get the standard Theta method instead of AutoTheta's search over
+    theta variants (about 3× cheaper) and additive-error ETS only.
+    """
     from statsforecast.models import (
         MSTL,
         AutoARIMA,
@@ -188,7 +191,11 @@ def _build_models(names: Sequence[str], season: int, *, large: bool = False) -> 
     for name in names:
         if name == "ets":
             # ETS seasonality is limited to short periods (≤ 24); weekly data use trend only.
-            out.append(AutoETS(season_length=season if season <= 24 else 1))
+            # Large panels (demand per SKU, with zeros) search additive-error models only:
+            # multiplicative errors need positive data, and the search costs half as much.
+            m = season if season <= 24 else 1
+            spec = ("AZN" if m == 1 else "AZZ") if large else "ZZZ"
+            out.append(AutoETS(season_length=m, model=spec))
         elif name == "arima":
             out.append(AutoARIMA(season_length=season if season <= 12 else 1))
         elif name == "theta":
@@ -209,13 +216,19 @@ def _build_models(names: Sequence[str], season: int, *, large: bool = False) -> 
     return out
 
 
-def _scale(y: np.ndarray, season: int) -> float:
-    lag = season if len(y) > season else 1
-    if len(y) <= lag:
-        return math.nan
-    diffs = np.abs(y[lag:] - y[:-lag])
-    value = float(diffs.mean())
-    return value if value > 0 else math.nan
+def _scales(df: pd.DataFrame, first_cutoff: pd.Series, season: int) -> pd.Series:
+    """Return each series' MASE scale: the mean absolute lag-``season`` difference of its
+    history up to the first cut-off (lag 1 when the history is not longer than a season)."""
+    cut = df["unique_id"].map(first_cutoff)
+    hist = df[df["ds"] <= cut]
+    sizes = hist.groupby("unique_id")["y"].size()
+    out = {}
+    for lag in sorted({season, 1}):
+        diffs = hist.groupby("unique_id")["y"].diff(lag).abs()
+        out[lag] = diffs.groupby(hist["unique_id"]).mean()
+    scale = out[season].where(sizes > season, out[1]) if season != 1 else out[1]
+    scale.index = scale.index.astype(str)
+    return scale.where(scale > 0)
 
 
 class Forecaster:
@@ -310,8 +323,8 @@ class Forecaster:
             for s in self.series_.values():
                 s.notes.append(
                     f"{n_series:,} series (more than {ARIMA_PANEL_LIMIT}): AutoARIMA is left out "
-                    "and the standard Theta method replaces AutoTheta, for speed; pass "
-                    "models=[...] to choose the candidates"
+                    "and the standard Theta method and additive-error ETS are used, for "
+                    "speed; pass models=[...] to choose the candidates"
                 )
         self.candidates_: dict[str, list[str]] = {}
         for (tier, windows), ids in groups.items():
@@ -395,51 +408,65 @@ class Forecaster:
             cv = sf.cross_validation(
                 df=df, h=h, n_windows=windows, step_size=h, level=list(LEVELS), refit=self.refit
             )
-        first_cut = cv.groupby("unique_id")["cutoff"].min()
-        chosen: dict[str, str] = {}
-        baseline = "seasonal_naive" if tier == "seasonal" else "naive"
-        for sid, part in cv.groupby("unique_id", sort=False):
-            sid = str(sid)
-            hist = df[(df["unique_id"] == sid) & (df["ds"] <= first_cut[sid])]["y"].to_numpy()
-            scale = _scale(hist, m)
-            y = part["y"].to_numpy()
-            scores = []
-            for short in cand:
-                col = columns[short]
-                pred = part[col].to_numpy()
-                err = np.abs(y - pred)
-                denom = np.abs(y) + np.abs(pred)
-                smape = float(
-                    np.mean(np.where(denom > 0, 2 * err / np.where(denom > 0, denom, 1), 0.0))
+        scale = _scales(df, cv.groupby("unique_id")["cutoff"].min(), m)
+        cv = cv.assign(unique_id=cv["unique_id"].astype(str))
+        y = cv["y"].to_numpy()
+        per_model: dict[str, pd.DataFrame] = {}
+        for short in cand:
+            col = columns[short]
+            pred = cv[col].to_numpy()
+            err = np.abs(y - pred)
+            denom = np.abs(y) + np.abs(pred)
+            parts = {
+                "err": err,
+                "smape": np.where(denom > 0, 2 * err / np.where(denom > 0, denom, 1.0), 0.0),
+            }
+            for lv in LEVELS:
+                lo, hi = f"{col}-lo-{lv}", f"{col}-hi-{lv}"
+                parts[f"c{lv}"] = (
+                    ((y >= cv[lo].to_numpy()) & (y <= cv[hi].to_numpy())).astype(float)
+                    if lo in cv
+                    else np.full(len(y), np.nan)
                 )
-                cover = {
-                    lv: float(
-                        np.mean((y >= part[f"{col}-lo-{lv}"]) & (y <= part[f"{col}-hi-{lv}"]))
-                    )
-                    if f"{col}-lo-{lv}" in part
-                    else math.nan
-                    for lv in LEVELS
+            agg = pd.DataFrame(parts).groupby(cv["unique_id"].to_numpy()).agg(["mean", "size"])
+            table = pd.DataFrame(
+                {
+                    "mase": agg[("err", "mean")] / scale.reindex(agg.index),
+                    "smape": agg[("smape", "mean")],
+                    "c80": agg[("c80", "mean")],
+                    "c95": agg[("c95", "mean")],
+                    "points": agg[("err", "size")],
                 }
-                scores.append(
-                    BacktestScore(
-                        model=col,
-                        mase=float(err.mean() / scale) if not math.isnan(scale) else math.nan,
-                        smape=smape,
-                        coverage_80=cover[80],
-                        coverage_95=cover[95],
-                        windows=windows,
-                        points=len(y),
-                    )
+            )
+            per_model[short] = table
+        mase = pd.DataFrame({short: t["mase"] for short, t in per_model.items()})
+        ranked = mase[cand].fillna(np.inf)
+        best = ranked.idxmin(axis=1)
+        finite = np.isfinite(ranked.min(axis=1))
+        baseline = "seasonal_naive" if tier == "seasonal" else "naive"
+        chosen: dict[str, str] = {}
+        records: dict[str, Any] = {
+            short: table.to_dict("index") for short, table in per_model.items()
+        }
+        for sid in mase.index:
+            sid_s = str(sid)
+            self.series_[sid_s].backtest = [
+                BacktestScore(
+                    model=columns[short],
+                    mase=float(records[short][sid]["mase"]),
+                    smape=float(records[short][sid]["smape"]),
+                    coverage_80=float(records[short][sid]["c80"]),
+                    coverage_95=float(records[short][sid]["c95"]),
+                    windows=windows,
+                    points=int(records[short][sid]["points"]),
                 )
-            self.series_[sid].backtest = scores
-            ranked = [
-                (s.mase if not math.isnan(s.mase) else math.inf, i, short)
-                for i, (s, short) in enumerate(zip(scores, cand, strict=True))
+                for short in cand
             ]
-            best = min(ranked)
-            chosen[sid] = best[2] if math.isfinite(best[0]) else baseline
-            if not math.isfinite(best[0]):
-                self.series_[sid].notes.append(
+            if finite[sid]:
+                chosen[sid_s] = str(best[sid])
+            else:
+                chosen[sid_s] = baseline
+                self.series_[sid_s].notes.append(
                     "the history does not vary, so no model can be scored; the baseline is used"
                 )
         return chosen
