@@ -271,6 +271,11 @@ def test_demo_twice_replaces_the_demo_but_never_imported_data(
         (["runway", "--balance", "25000"], {"opening_balance", "months_averaged", "runway_months"}),
         (["ar-ageing", "--as-of", "2026-10-31"], {"as_of", "buckets"}),
         (["experiment", "list"], {"experiments"}),
+        (["forecast", "--horizon", "3"], {"metric", "unit", "grain", "horizon", "series"}),
+        (
+            ["forecast", "--demand", "--horizon", "2", "--windows", "1"],
+            {"metric", "unit", "grain", "horizon", "series"},
+        ),
         (
             ["experiment", "analyze", "--experiment", "winback-email"],
             EXPERIMENT_KEYS,
