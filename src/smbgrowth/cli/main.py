@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from smbgrowth import __version__
-from smbgrowth.cli import customers, experiments, forecasts
+from smbgrowth.cli import customers, experiments, forecasts, inventory
 from smbgrowth.cli.common import (
     JsonOpt,
     WorkspaceOpt,
@@ -593,6 +593,7 @@ def _money_formatter(currency: str) -> Callable[[float], str]:
 customers.register(app)
 experiments.register(app)
 forecasts.register(app)
+inventory.register(app)
 
 
 def run() -> None:

@@ -579,10 +579,15 @@ def data_end(ws: Workspace) -> date | None:
 
 
 def _complete(frame: pd.DataFrame, grain: str, end: date | None) -> tuple[pd.DataFrame, bool]:
-    """Drop periods that end after the data do; a last day that is quiet still counts."""
+    """Drop periods that end after the data do.
+
+    A month, quarter or year whose last day is missing still counts (a quiet last
+    day does not make it partial); a day or week must be covered to its end.
+    """
     if end is None or frame.empty:
         return frame, False
-    cutoff = pd.Timestamp(end) + pd.Timedelta(days=1)
+    slack = 0 if grain in ("day", "week") else 1
+    cutoff = pd.Timestamp(end) + pd.Timedelta(days=slack)
     ends = frame["period"].map(lambda p: _period_end(p, grain))
     keep = ends <= cutoff
     return frame[keep], bool((~keep).any())
@@ -685,7 +690,7 @@ def sku_demand(ws: Workspace, *, grain: str = "week") -> pd.DataFrame:
     end = data_end(ws)
     last_start = periods[-1]
     if end is not None:
-        limit = pd.Timestamp(end) + timedelta(days=1)
+        limit = pd.Timestamp(end) + timedelta(days=0 if grain in ("day", "week") else 1)
         complete = [p for p in periods if _period_end(p, grain) <= limit]
         last_start = complete[-1] if complete else last_start
     frame = frame[frame["period"] <= last_start]
