@@ -201,8 +201,12 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "segments",
         "clv",
         "experiments",
+        "cashflow",
+        "reorder",
         "truth",
     }
+    assert len(report["cashflow"]["periods"]) == 13
+    assert all(row["sentence"] for row in report["reorder"])
     assert [e["experiment"] for e in report["experiments"]] == [
         "checkout-redesign",
         "winback-email",

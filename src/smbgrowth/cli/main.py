@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from smbgrowth import __version__
-from smbgrowth.cli import customers, experiments, forecasts, inventory
+from smbgrowth.cli import cash, customers, experiments, forecasts, inventory
 from smbgrowth.cli.common import (
     JsonOpt,
     WorkspaceOpt,
@@ -486,6 +486,7 @@ def demo(
     from smbgrowth.data.overview import yearly_overview
     from smbgrowth.data.sample import generate_sample_business
     from smbgrowth.models.clv.workflow import predict_customers
+    from smbgrowth.models.inventory import reorder_plan
     from smbgrowth.models.lifecycle import judge_stage
     from smbgrowth.models.segments import segment_customers
 
@@ -505,6 +506,8 @@ def demo(
             segmentation = segment_customers(ws, method="rfm")
             value = predict_customers(ws)
             tests = _demo_experiments(ws)
+            cash_view = _demo_cash(ws, seed)
+            plan = reorder_plan(ws)
         finally:
             ws.close()
     report: dict[str, Any] = {
@@ -522,6 +525,8 @@ def demo(
             "mean_p_alive": float(value.p_alive.mean()),
         },
         "experiments": tests,
+        "cashflow": cash_view,
+        "reorder": [s.to_dict() for s in plan.reorder],
         "truth": summary.truth,
     }
     if as_json:
@@ -558,9 +563,29 @@ def demo(
     )
     for t in tests:
         out.console.print(f"Experiment [bold]{t['experiment']}[/]: {t['readout']}", soft_wrap=True)
+    cash.print_projection(out, cash_view)
+    due = report["reorder"]
+    out.console.print(
+        f"Reorder list: {len(due)} SKU(s) to order within {plan.reorder_within_days} days"
+        + (":" if due else ".")
+    )
+    for row in due[:8]:
+        out.console.print(f"  {row['sentence']}", soft_wrap=True, highlight=False)
+    if len(due) > 8:
+        out.console.print(f"  … and {len(due) - 8} more: smbgrowth inventory reorder")
     out.console.print(
         f"Next: smbgrowth kpis --list, smbgrowth cohorts, smbgrowth insights --workspace {path}"
     )
+
+
+def _demo_cash(ws: Workspace, seed: int) -> dict[str, Any]:
+    """Project the sample business's cash for 13 weeks from its stored balance."""
+    from smbgrowth.models.cashflow import opening_balance, project_cash
+
+    balance = opening_balance(ws)
+    projection = project_cash(ws, balance.amount, weeks=13, as_of=balance.as_of, seed=seed)
+    data: dict[str, Any] = projection.to_dict()
+    return data
 
 
 def _demo_experiments(ws: Workspace) -> list[dict[str, Any]]:
@@ -594,6 +619,7 @@ customers.register(app)
 experiments.register(app)
 forecasts.register(app)
 inventory.register(app)
+cash.register(app)
 
 
 def run() -> None:

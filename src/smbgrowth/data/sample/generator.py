@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from smbgrowth.data.duck import scalar
 from smbgrowth.data.sample import (
     b2b,
     experiments,
@@ -195,6 +196,20 @@ def _truth(
     }
 
 
+def _opening_cash(ws: Workspace, timeline: Timeline) -> dict[str, Any]:
+    """The bank balance at the end of the data: about three months of operating expenses.
+
+    The rule: every expense incurred in the last 91 days of the data, summed and
+    rounded to the nearest 100 — a common cash buffer for a small retailer. It is
+    read back from the stored expenses, so it takes no random draw and leaves
+    every table as it was.
+    """
+    since = dt.datetime.combine(timeline.end - dt.timedelta(days=90), dt.time(), dt.UTC)
+    total = scalar(ws.duck, "SELECT sum(amount) FROM expenses WHERE incurred_at >= ?", [since])
+    amount = round(float(total or 0.0) / 100.0) * 100.0
+    return {"amount": amount, "as_of": timeline.end.isoformat()}
+
+
 def generate_sample_business(
     ws: Workspace,
     *,
@@ -358,6 +373,7 @@ def generate_sample_business(
         # Stored as JSON, so the summary hands back the same lists-and-dicts form.
         truth = json.loads(json.dumps(truth))
         ws.set_meta("sample_truth", truth)
+        ws.set_meta("cash_balance", _opening_cash(ws, timeline))
     rows["fx_rates"] = 0
     if progress is not None:
         progress("done", 1.0)
