@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_kpis.py
 	$(BIN)/python benchmarks/bench_clv.py
 	$(BIN)/python benchmarks/bench_experiments.py
+	$(BIN)/python benchmarks/bench_forecast.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
