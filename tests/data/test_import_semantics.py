@@ -108,3 +108,23 @@ def test_each_import_writes_one_row_to_the_import_log(workspace: Workspace) -> N
     assert row["updated"] == 0
     assert "orders_export.csv" in row["files"]
     assert len(row["sha256"]) == 64
+
+
+def test_apostrophes_are_text_not_quotes(tmp_path: Path) -> None:
+    # Two rows whose names are an apostrophe: were it taken for the quote character,
+    # the text between the apostrophes would merge the rows into one.
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "Order ID,Order Date,Customer ID,Customer Name,Total\n"
+        "1,2024-01-02 10:00:00,c1,',10.00\n"
+        "2,2024-01-03 11:00:00,c1,',12.50\n",
+        encoding="utf-8",
+    )
+    ws = _usd(tmp_path / "ws")
+    try:
+        run_import(ws, "csv", path, table="orders")
+        assert column(ws, "SELECT order_id FROM orders ORDER BY order_id") == ["1", "2"]
+        names = dict(ws.duck.execute("SELECT customer_id, name FROM customers").fetchall())
+        assert names == {"c1": "'"}
+    finally:
+        ws.close()

@@ -97,7 +97,9 @@ def peek_rows(path: Path, n: int = 30) -> list[list[str]]:
     except csv.Error:
         dialect = csv.excel
     rows = []
-    for i, row in enumerate(csv.reader(io.StringIO(sample), dialect)):
+    # Only the delimiter is sniffed; quotes are RFC 4180 double quotes (as when loading).
+    reader = csv.reader(io.StringIO(sample), delimiter=dialect.delimiter, quotechar='"')
+    for i, row in enumerate(reader):
         if i >= n:
             break
         rows.append(row)
@@ -159,13 +161,16 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, relation: str, skip_ro
             run(con, f"DROP TABLE IF EXISTS {relation}")
             # One thread: DuckDB's parallel reader cannot pad short rows (report
             # footers) when a quoted cell holds a line break (addresses, notes), and a
-            # failed read cannot be retried inside the import's transaction.
+            # failed read cannot be retried inside the import's transaction. Quotes are
+            # RFC 4180 double quotes: left to sniff, a name like O'Brien on two rows can
+            # make the apostrophe the quote character and merge the rows between.
             run(
                 con,
                 f"CREATE TEMP TABLE {relation} AS SELECT * FROM read_csv("
                 f"{sql_literal(str(path))}, all_varchar = true, header = true, "
                 f"skip = {int(skip_rows)}, encoding = {sql_literal(attempt)}, "
                 f"null_padding = true, parallel = false, normalize_names = false, "
+                f"quote = '\"', escape = '\"', "
                 f"sample_size = 20480)",
             )
         except duckdb.InvalidInputException as exc:
