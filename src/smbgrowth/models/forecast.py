@@ -34,6 +34,7 @@ import pandas as pd
 
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import ModelError, NotFittedError
+from smbgrowth.jsonsafe import json_safe
 
 __all__ = [
     "DEFAULT_HORIZON",
@@ -157,18 +158,8 @@ class ForecastResult:
                 for s in self.series
             ],
         }
-        cleaned: dict[str, Any] = _finite(out)
+        cleaned: dict[str, Any] = json_safe(out)
         return cleaned
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _build_models(names: Sequence[str], season: int, *, large: bool = False) -> list[Any]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+
+from smbgrowth.jsonsafe import json_safe
 
 __all__ = ["FloatArray", "IntArray"]
 
@@ -28,23 +28,4 @@ def _window(frame: pd.DataFrame, column: str, as_of: pd.Timestamp, months: int) 
 
 def _json(value: Any, *, cents: bool = False) -> Any:
     """A JSON-safe copy: NaN and inf become None; money (``cents``) is rounded to the cent."""
-    if isinstance(value, dict):
-        return {str(k): _json(v, cents=cents) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json(v, cents=cents) for v in value]
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        if not math.isfinite(number):
-            return None
-        return round(number, 2) if cents else number
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return value
+    return json_safe(value, cents=cents)

@@ -37,6 +37,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from smbgrowth.errors import ModelError
+from smbgrowth.jsonsafe import json_safe
 from smbgrowth.models.experiments import inference as inf
 from smbgrowth.models.experiments.data import (
     ExperimentData,
@@ -171,7 +172,7 @@ class ExperimentResult:
             for c in m["comparisons"]:
                 c["ci"] = list(c["ci"])
                 c["rel_ci"] = list(c["rel_ci"])
-        cleaned: dict[str, Any] = _finite(out)
+        cleaned: dict[str, Any] = json_safe(out)
         return cleaned
 
     def table(self) -> pd.DataFrame:
@@ -201,17 +202,6 @@ class ExperimentResult:
                     }
                 )
         return pd.DataFrame(rows)
-
-
-def _finite(value: Any) -> Any:
-    """Replace NaN and infinities by None so the JSON is valid."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _check_options(method: str, correction: str, alpha: float, win_threshold: float) -> None:
