@@ -13,6 +13,14 @@ from smbgrowth.cli.output import Output
 __all__ = ["forecast", "register"]
 
 
+def _table(title: str, columns: tuple[str, ...], left: tuple[str, ...]) -> Table:
+    """A borderless table with the given columns, text columns left-aligned."""
+    grid = Table(title=title, box=None, padding=(0, 1), title_justify="left")
+    for column in columns:
+        grid.add_column(column, justify="left" if column in left else "right")
+    return grid
+
+
 def _fmt(x: float | None) -> str:
     return "" if x is None else f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
 
@@ -76,9 +84,7 @@ def forecast(
         title = (
             f"{data['metric']} by {data['grain']} ({data['unit']}): {s['series_id']}, {s['model']}"
         )
-        grid = Table(title=title, box=None, padding=(0, 1), title_justify="left")
-        for column in ("period", "forecast", "80% interval", "95% interval"):
-            grid.add_column(column, justify="left" if column == "period" else "right")
+        grid = _table(title, ("period", "forecast", "80% interval", "95% interval"), ("period",))
         for row in s["forecast"]:
             grid.add_row(
                 row["period"],
@@ -88,14 +94,11 @@ def forecast(
             )
         out.console.print(grid)
         if s["backtest"]:
-            bt = Table(
-                title=f"backtest ({s['backtest'][0]['windows']} windows)",
-                box=None,
-                padding=(0, 1),
-                title_justify="left",
+            bt = _table(
+                f"backtest ({s['backtest'][0]['windows']} windows)",
+                ("model", "MASE", "sMAPE", "80% cover", "95% cover", ""),
+                ("model", ""),
             )
-            for column in ("model", "MASE", "sMAPE", "80% cover", "95% cover", ""):
-                bt.add_column(column, justify="left" if column in ("model", "") else "right")
             for b in s["backtest"]:
                 tag = "chosen" if b["model"] == s["model"] else ""
                 tag = "baseline" if b["model"] == s["baseline"] and not tag else tag
@@ -114,14 +117,11 @@ def forecast(
 
 
 def _print_demand(out: Output, data: dict[str, Any]) -> None:
-    grid = Table(
-        title=f"units sold per SKU, next {data['horizon']} weeks",
-        box=None,
-        padding=(0, 1),
-        title_justify="left",
+    grid = _table(
+        f"units sold per SKU, next {data['horizon']} weeks",
+        ("sku", "model", "units", "95% interval", "MASE", "baseline MASE"),
+        ("sku", "model"),
     )
-    for column in ("sku", "model", "units", "95% interval", "MASE", "baseline MASE"):
-        grid.add_column(column, justify="left" if column in ("sku", "model") else "right")
     for s in data["series"]:
         total = sum(r["mean"] or 0.0 for r in s["forecast"])
         lo = sum(r["lo_95"] or 0.0 for r in s["forecast"])
