@@ -1,0 +1,31 @@
+"""System dynamics: stock-and-flow models as plain data, simulated for many runs at once."""
+
+from __future__ import annotations
+
+from smbgrowth.dynamics.delays import material_delay3
+from smbgrowth.dynamics.engine import SimulationResult, simulate
+from smbgrowth.dynamics.library import (
+    BASS_REFERENCE_COLUMNS,
+    MARKET_GROWTH_REFERENCE_COLUMNS,
+    MARKET_GROWTH_SCENARIOS,
+    bass_diffusion,
+    market_growth,
+)
+from smbgrowth.dynamics.model import Auxiliary, Constant, Flow, Lookup, Model, Stock
+
+__all__ = [
+    "BASS_REFERENCE_COLUMNS",
+    "MARKET_GROWTH_REFERENCE_COLUMNS",
+    "MARKET_GROWTH_SCENARIOS",
+    "Auxiliary",
+    "Constant",
+    "Flow",
+    "Lookup",
+    "Model",
+    "SimulationResult",
+    "Stock",
+    "bass_diffusion",
+    "market_growth",
+    "material_delay3",
+    "simulate",
+]

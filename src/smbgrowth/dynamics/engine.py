@@ -1,0 +1,367 @@
+"""Simulate a system-dynamics model for many runs at once with numpy.
+
+Every variable is an array with one value per run, so 1,000 Monte Carlo runs
+cost about as much Python work as one. Runs differ only through ``overrides``
+(per-run constant values). The engine is deterministic: the same model, step,
+method and overrides give bit-identical results.
+
+Non-negative stocks: when a step would take a non-negative stock below zero,
+the flows draining it (its positive outflows and negative inflows) are scaled
+down together so the stock lands exactly on zero; every clipped flow value is
+counted per flow and per run. Non-negative flows are clipped at zero the same
+way. Auxiliaries read flows before the stock clipping (they see what the
+equations asked for); the recorded flows are the clipped ones that moved
+material.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from smbgrowth.dynamics.model import CompiledModel, Model
+from smbgrowth.errors import SimulationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SimulationResult", "simulate"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Trajectories of every stock, flow and auxiliary: arrays of shape (time, runs)."""
+
+    model_name: str
+    method: str
+    dt: float
+    runs: int
+    seed: int | None
+    time: FloatArray
+    stocks: dict[str, FloatArray]
+    flows: dict[str, FloatArray]
+    auxiliaries: dict[str, FloatArray]
+    clipped: dict[str, int]
+    clipped_by_run: dict[str, npt.NDArray[np.int64]]
+
+    def __getitem__(self, name: str) -> FloatArray:
+        """Return the (time, runs) trajectory of one variable."""
+        for group in (self.stocks, self.flows, self.auxiliaries):
+            if name in group:
+                return group[name]
+        known = ", ".join([*self.stocks, *self.flows, *self.auxiliaries])
+        raise SimulationError(f"no variable {name!r} in this result; variables: {known}")
+
+    @property
+    def variables(self) -> list[str]:
+        """Return the recorded variable names: stocks, flows, then auxiliaries."""
+        return [*self.stocks, *self.flows, *self.auxiliaries]
+
+    def frame(self, run: int = 0) -> pd.DataFrame:
+        """Return one run as a table: a ``time`` column and one column per variable."""
+        import pandas as pd
+
+        if not -self.runs <= run < self.runs:
+            raise SimulationError(f"run {run} does not exist; this result has {self.runs} runs")
+        data: dict[str, FloatArray] = {"time": self.time}
+        for name in self.variables:
+            data[name] = self[name][:, run]
+        return pd.DataFrame(data)
+
+    def percentiles(self, name: str, q: Sequence[float] = (10, 50, 90)) -> pd.DataFrame:
+        """Return, for each time, the given percentiles of a variable across runs.
+
+        Columns are ``time`` and ``p10``, ``p50``... (``p2.5`` for 2.5).
+        """
+        import pandas as pd
+
+        values = np.percentile(self[name], list(q), axis=1)
+        data: dict[str, FloatArray] = {"time": self.time}
+        for level, row in zip(q, values, strict=True):
+            data[f"p{float(level):g}"] = row
+        return pd.DataFrame(data)
+
+
+def simulate(
+    model: Model,
+    *,
+    t_end: float,
+    dt: float,
+    method: Literal["euler", "rk4"] = "euler",
+    runs: int = 1,
+    overrides: Mapping[str, FloatArray | float] | None = None,
+    record_every: float | None = None,
+    seed: int | None = None,
+) -> SimulationResult:
+    """Run the model from t = 0 to ``t_end`` with step ``dt`` for ``runs`` runs at once.
+
+    Parameters
+    ----------
+    model
+        The model to run.
+    t_end, dt
+        End time and step, in the model's time unit; ``t_end`` must be a whole
+        number of steps.
+    method
+        ``"euler"`` (what Stella, Vensim and PySD use by default) or ``"rk4"``.
+    runs
+        Number of runs advanced together.
+    overrides
+        Constant values per run: a float for all runs or an array of length ``runs``.
+    record_every
+        Time between recorded points (a multiple of ``dt``); default every step.
+        The final time is always recorded.
+    seed
+        Kept with the result for Monte Carlo bookkeeping. The equation language
+        has no random functions yet, so results do not depend on it.
+    """
+    compiled = model.compiled
+    if not (dt > 0 and np.isfinite(dt)):
+        raise SimulationError(f"dt must be a positive number, got {dt}")
+    steps = round(t_end / dt)
+    if t_end <= 0 or abs(steps * dt - t_end) > 1e-9 * max(1.0, t_end):
+        raise SimulationError(f"t_end={t_end} must be positive and a whole number of dt={dt}")
+    if method not in ("euler", "rk4"):
+        raise SimulationError(f"unknown method {method!r}; methods: euler, rk4")
+    if not isinstance(runs, int) or runs < 1:
+        raise SimulationError(f"runs must be a positive integer, got {runs!r}")
+    stride = 1
+    if record_every is not None:
+        stride = round(record_every / dt)
+        if stride < 1 or abs(stride * dt - record_every) > 1e-9 * max(1.0, record_every):
+            raise SimulationError(f"record_every={record_every} must be a multiple of dt={dt}")
+    recorded = list(range(0, steps + 1, stride))
+    if recorded[-1] != steps:
+        recorded.append(steps)
+
+    constants = _constants(compiled, runs, overrides or {})
+    runner = _Runner(compiled, runs, constants)
+    with np.errstate(all="ignore"):
+        state = runner.initial_state()
+        result = runner.run(state, steps, dt, method, recorded)
+    time = np.array([i * dt for i in recorded], dtype=float)
+    stocks, flows, auxiliaries, clipped_by_run = result
+    _check_finite(time, {**stocks, **flows, **auxiliaries})
+    return SimulationResult(
+        model_name=model.name,
+        method=method,
+        dt=float(dt),
+        runs=runs,
+        seed=seed,
+        time=time,
+        stocks=stocks,
+        flows=flows,
+        auxiliaries=auxiliaries,
+        clipped={name: int(c.sum()) for name, c in clipped_by_run.items()},
+        clipped_by_run=clipped_by_run,
+    )
+
+
+def _constants(
+    compiled: CompiledModel, runs: int, overrides: Mapping[str, FloatArray | float]
+) -> dict[str, FloatArray]:
+    unknown = [name for name in overrides if name not in compiled.constants]
+    if unknown:
+        raise SimulationError(
+            f"cannot override {unknown[0]!r}: not a constant; "
+            f"constants: {', '.join(compiled.constants) or 'none'}"
+        )
+    values: dict[str, FloatArray] = {}
+    for name, default in compiled.constants.items():
+        raw = np.asarray(overrides.get(name, default), dtype=float)
+        if raw.ndim == 0:
+            values[name] = np.full(runs, float(raw))
+        elif raw.shape == (runs,):
+            values[name] = raw.copy()
+        else:
+            raise SimulationError(
+                f"override of {name!r} has shape {raw.shape}; give a number or {runs} values"
+            )
+    return values
+
+
+def _check_finite(time: FloatArray, series: Mapping[str, FloatArray]) -> None:
+    for name, values in series.items():
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row, run = np.argwhere(bad)[0]
+            raise SimulationError(
+                f"{name!r} is not a finite number ({values[row, run]}) at time "
+                f"{time[row]:g} in run {run}; check divisions by zero and log arguments"
+            )
+
+
+class _Runner:
+    """Holds one simulation's compiled model, constants and clip counters."""
+
+    def __init__(
+        self, compiled: CompiledModel, runs: int, constants: dict[str, FloatArray]
+    ) -> None:
+        self.c = compiled
+        self.runs = runs
+        self.constants = constants
+        self.clips = {name: np.zeros(runs, dtype=np.int64) for name in compiled.flow_names}
+
+    def as_runs(self, value: Any) -> FloatArray:
+        array = np.asarray(value, dtype=float)
+        if array.shape != (self.runs,):
+            array = np.broadcast_to(array, (self.runs,)).copy()
+        return array
+
+    def initial_state(self) -> dict[str, FloatArray]:
+        ns: dict[str, Any] = dict(self.constants)
+        ns["time"] = np.zeros(self.runs)
+        for name, number in self.c.initial_numbers.items():
+            ns[name] = np.full(self.runs, number)
+        for name, equation in self.c.initial_order:
+            value = self.as_runs(equation.evaluate(ns))
+            if name in self.c.non_negative_flows:
+                value = np.maximum(value, 0.0)
+            ns[name] = value
+        state = {name: ns[name] for name in self.c.stock_names}
+        for name in self.c.non_negative_stocks:
+            negative = state[name] < 0
+            if negative.any():
+                run = int(np.argmax(negative))
+                raise SimulationError(
+                    f"stock {name!r} is non-negative but starts at {state[name][run]:g} "
+                    f"in run {run}; fix its initial value or set non_negative=False"
+                )
+        return state
+
+    def evaluate(
+        self, state: Mapping[str, FloatArray], t: float, h: float, clips: dict[str, Any]
+    ) -> dict[str, FloatArray]:
+        """Compute auxiliaries and (clipped) flows for one state; mark clips in ``clips``."""
+        ns: dict[str, Any] = dict(self.constants)
+        ns.update(state)
+        ns["time"] = np.full(self.runs, t)
+        for name, equation in self.c.step_order:
+            value = self.as_runs(equation.evaluate(ns))
+            if name in self.c.non_negative_flows:
+                negative = value < 0
+                if negative.any():
+                    clips[name] = clips[name] | negative
+                    value = np.where(negative, 0.0, value)
+            ns[name] = value
+        self.limit_outflows(state, ns, h, clips)
+        return ns
+
+    def limit_outflows(
+        self, state: Mapping[str, FloatArray], ns: dict[str, Any], h: float, clips: dict[str, Any]
+    ) -> None:
+        """Scale down the flows draining non-negative stocks that would go below zero."""
+        for _ in range(len(self.c.non_negative_stocks) + 1):
+            changed = False
+            for stock in self.c.non_negative_stocks:
+                outs, ins = self.c.outflows[stock], self.c.inflows[stock]
+                if not outs and not ins:
+                    continue
+                net = state[stock] / h
+                for f in ins:
+                    net = net + ns[f]
+                for f in outs:
+                    net = net - ns[f]
+                if net.min() >= 0:  # the common case: nothing to clip, skip the details
+                    continue
+                drain = np.zeros(self.runs)
+                fill = np.zeros(self.runs)
+                for f in outs:
+                    drain += np.maximum(ns[f], 0.0)
+                    fill += np.maximum(-ns[f], 0.0)
+                for f in ins:
+                    drain += np.maximum(-ns[f], 0.0)
+                    fill += np.maximum(ns[f], 0.0)
+                available = np.maximum(state[stock], 0.0) / h + fill
+                over = drain > available * (1 + 1e-12)
+                if not over.any():
+                    continue
+                changed = True
+                factor = np.where(over, available / np.where(over, drain, 1.0), 1.0)
+                for f in outs:
+                    hit = over & (ns[f] > 0)
+                    clips[f] = clips[f] | hit
+                    ns[f] = np.where(hit, ns[f] * factor, ns[f])
+                for f in ins:
+                    hit = over & (ns[f] < 0)
+                    clips[f] = clips[f] | hit
+                    ns[f] = np.where(hit, ns[f] * factor, ns[f])
+            if not changed:
+                return
+
+    def derivatives(self, ns: Mapping[str, FloatArray]) -> dict[str, FloatArray]:
+        deriv: dict[str, FloatArray] = {}
+        for stock in self.c.stock_names:
+            total = np.zeros(self.runs)
+            for f in self.c.inflows[stock]:
+                total = total + ns[f]
+            for f in self.c.outflows[stock]:
+                total = total - ns[f]
+            deriv[stock] = total
+        return deriv
+
+    def advance(
+        self, state: dict[str, FloatArray], rate: dict[str, FloatArray], h: float
+    ) -> dict[str, FloatArray]:
+        new = {s: state[s] + h * rate[s] for s in self.c.stock_names}
+        for s in self.c.non_negative_stocks:
+            new[s] = np.maximum(new[s], 0.0)  # removes rounding below zero after a clip
+        return new
+
+    def run(
+        self,
+        state: dict[str, FloatArray],
+        steps: int,
+        dt: float,
+        method: str,
+        recorded: list[int],
+    ) -> tuple[
+        dict[str, FloatArray],
+        dict[str, FloatArray],
+        dict[str, FloatArray],
+        dict[str, npt.NDArray[np.int64]],
+    ]:
+        c = self.c
+        n = len(recorded)
+        record_at = {step: row for row, step in enumerate(recorded)}
+        out = {name: np.empty((n, self.runs)) for name in (*c.stock_names, *c.flow_names)}
+        out.update({name: np.empty((n, self.runs)) for name in c.auxiliary_names})
+        false = np.zeros(self.runs, dtype=bool)
+        for i in range(steps + 1):
+            t = i * dt
+            clips: dict[str, Any] = dict.fromkeys(c.flow_names, false)
+            ns = self.evaluate(state, t, dt, clips)
+            row = record_at.get(i)
+            if row is not None:
+                for name in out:
+                    out[name][row] = ns[name]
+            if i == steps:
+                break
+            k1 = self.derivatives(ns)
+            if method == "euler":
+                state = self.advance(state, k1, dt)
+            else:
+                half = dt / 2
+                k2 = self.derivatives(
+                    self.evaluate(self.advance(state, k1, half), t + half, dt, clips)
+                )
+                k3 = self.derivatives(
+                    self.evaluate(self.advance(state, k2, half), t + half, dt, clips)
+                )
+                k4 = self.derivatives(self.evaluate(self.advance(state, k3, dt), t + dt, dt, clips))
+                rate = {s: (k1[s] + 2 * k2[s] + 2 * k3[s] + k4[s]) / 6 for s in c.stock_names}
+                state = self.advance(state, rate, dt)
+            for name, hit in clips.items():
+                self.clips[name] += hit
+        return (
+            {s: out[s] for s in c.stock_names},
+            {f: out[f] for f in c.flow_names},
+            {a: out[a] for a in c.auxiliary_names},
+            self.clips,
+        )

@@ -1,0 +1,283 @@
+"""A system-dynamics model as plain, readable data: stocks, flows, auxiliaries.
+
+A :class:`Model` is a list of named variables whose equations are strings in the
+small language of :mod:`smbgrowth.dynamics.expressions`. Building a model checks
+it completely (unknown and duplicate names, circular auxiliaries, flows that do
+not connect stocks) and compiles its equations, so a model that exists can be
+simulated.
+
+Evaluation order: at each time step the stocks, constants and ``time`` are
+known; auxiliaries and flows are computed in dependency order (a topological
+sort over the names each equation reads). A flow's equation may read
+auxiliaries and other flows. Initial values of stocks may be equations too; at
+t = 0 they are resolved together with the auxiliaries and flows they read
+(e.g. an initial value ``capacity_ordering * delay``).
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from smbgrowth.dynamics.expressions import RESERVED_NAMES, CompiledEquation, compile_equation
+from smbgrowth.errors import SimulationError
+
+__all__ = [
+    "Auxiliary",
+    "CompiledModel",
+    "Constant",
+    "Flow",
+    "Lookup",
+    "Model",
+    "Stock",
+]
+
+
+@dataclass(frozen=True)
+class Stock:
+    """An accumulation (users, backlog, capacity) changed only by its flows.
+
+    ``initial`` is a number or an equation evaluated at t = 0. A ``non_negative``
+    stock never goes below zero: its outflows are clipped when they would empty
+    it past zero, and the clips are counted in the simulation result.
+    """
+
+    name: str
+    initial: float | str
+    unit: str = ""
+    doc: str = ""
+    non_negative: bool = True
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A rate per time unit moving material from ``source`` to ``target`` (stock names).
+
+    ``None`` means outside the model (a source or a sink). A ``non_negative``
+    flow (a uniflow) is clipped at zero.
+    """
+
+    name: str
+    source: str | None
+    target: str | None
+    equation: str | float
+    unit: str = ""
+    doc: str = ""
+    non_negative: bool = False
+
+
+@dataclass(frozen=True)
+class Auxiliary:
+    """A variable computed from others at each time step."""
+
+    name: str
+    equation: str | float
+    unit: str = ""
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A parameter: fixed within a run, replaceable per run through ``overrides``."""
+
+    name: str
+    value: float
+    unit: str = ""
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A table function: linear interpolation between points, flat beyond the ends."""
+
+    name: str
+    xs: Sequence[float]
+    ys: Sequence[float]
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "xs", tuple(float(x) for x in self.xs))
+        object.__setattr__(self, "ys", tuple(float(y) for y in self.ys))
+        if not self.xs or len(self.xs) != len(self.ys):
+            raise SimulationError(
+                f"lookup {self.name!r} needs as many ys as xs and at least one point "
+                f"(got {len(self.xs)} xs, {len(self.ys)} ys)"
+            )
+        if any(b <= a for a, b in zip(self.xs, self.xs[1:], strict=False)):
+            raise SimulationError(f"lookup {self.name!r} needs strictly increasing xs")
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    """The checked, compiled form of a model that the engine runs."""
+
+    stock_names: tuple[str, ...]
+    flow_names: tuple[str, ...]
+    auxiliary_names: tuple[str, ...]
+    constants: Mapping[str, float]
+    initial_numbers: Mapping[str, float]
+    initial_order: tuple[tuple[str, CompiledEquation], ...]
+    step_order: tuple[tuple[str, CompiledEquation], ...]
+    non_negative_flows: frozenset[str]
+    non_negative_stocks: tuple[str, ...]
+    inflows: Mapping[str, tuple[str, ...]]
+    outflows: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A system-dynamics model: stocks, flows, auxiliaries, constants and lookups.
+
+    Building it validates and compiles every equation; errors are one-line
+    :class:`~smbgrowth.errors.SimulationError` messages naming the variable.
+    """
+
+    name: str
+    stocks: Sequence[Stock] = ()
+    flows: Sequence[Flow] = ()
+    auxiliaries: Sequence[Auxiliary] = ()
+    constants: Sequence[Constant] = ()
+    lookups: Sequence[Lookup] = ()
+    doc: str = ""
+    compiled: CompiledModel = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for attr in ("stocks", "flows", "auxiliaries", "constants", "lookups"):
+            object.__setattr__(self, attr, tuple(getattr(self, attr)))
+        object.__setattr__(self, "compiled", _compile(self))
+
+    @property
+    def variable_names(self) -> tuple[str, ...]:
+        """Return the names of stocks, flows and auxiliaries, in declaration order."""
+        return (
+            *(s.name for s in self.stocks),
+            *(f.name for f in self.flows),
+            *(a.name for a in self.auxiliaries),
+        )
+
+
+def _check_names(model: Model) -> dict[str, str]:
+    kinds: dict[str, str] = {}
+    groups: list[tuple[str, Sequence[Stock | Flow | Auxiliary | Constant | Lookup]]] = [
+        ("stock", model.stocks),
+        ("flow", model.flows),
+        ("auxiliary", model.auxiliaries),
+        ("constant", model.constants),
+        ("lookup", model.lookups),
+    ]
+    for kind, items in groups:
+        for item in items:
+            name = item.name
+            if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+                raise SimulationError(
+                    f"model {model.name!r}: {kind} name {name!r} must be a Python-style "
+                    "identifier (letters, digits, underscores)"
+                )
+            if name in RESERVED_NAMES:
+                raise SimulationError(
+                    f"model {model.name!r}: {kind} name {name!r} is reserved "
+                    f"({', '.join(sorted(RESERVED_NAMES))})"
+                )
+            if name in kinds:
+                raise SimulationError(
+                    f"model {model.name!r}: duplicate name {name!r} ({kinds[name]} and {kind})"
+                )
+            kinds[name] = kind
+    return kinds
+
+
+def _topological(
+    nodes: Mapping[str, CompiledEquation], what: str, model_name: str
+) -> tuple[tuple[str, CompiledEquation], ...]:
+    """Order equations so each comes after the equations it reads; report any cycle."""
+    order: list[tuple[str, CompiledEquation]] = []
+    state: dict[str, int] = {}  # 1 = in progress, 2 = done
+    path: list[str] = []
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        path.append(name)
+        for dep in sorted(nodes[name].names):
+            if dep not in nodes:
+                continue
+            if state.get(dep) == 1:
+                cycle = [*path[path.index(dep) :], dep]
+                raise SimulationError(
+                    f"model {model_name!r}: {what} depend on each other in a circle: "
+                    + " -> ".join(cycle)
+                )
+            if dep not in state:
+                visit(dep)
+        path.pop()
+        state[name] = 2
+        order.append((name, nodes[name]))
+
+    for name in nodes:
+        if name not in state:
+            visit(name)
+    return tuple(order)
+
+
+def _compile(model: Model) -> CompiledModel:
+    kinds = _check_names(model)
+    stock_names = tuple(s.name for s in model.stocks)
+    lookups = {lk.name: (lk.xs, lk.ys) for lk in model.lookups}
+    known = [n for n, k in kinds.items() if k != "lookup"]
+
+    inflows: dict[str, list[str]] = {s: [] for s in stock_names}
+    outflows: dict[str, list[str]] = {s: [] for s in stock_names}
+    for flow in model.flows:
+        if flow.source is None and flow.target is None:
+            raise SimulationError(f"flow {flow.name!r} needs a source or a target stock")
+        if flow.source is not None and flow.source == flow.target:
+            raise SimulationError(f"flow {flow.name!r} has the same source and target")
+        for end, stocks in (("source", outflows), ("target", inflows)):
+            stock = getattr(flow, end)
+            if stock is None:
+                continue
+            if stock not in inflows:
+                raise SimulationError(
+                    f"flow {flow.name!r}: {end} {stock!r} is not a stock; "
+                    f"stocks: {', '.join(stock_names) or 'none'}"
+                )
+            stocks[stock].append(flow.name)
+
+    step: dict[str, CompiledEquation] = {}
+    for aux in model.auxiliaries:
+        step[aux.name] = compile_equation(
+            f"auxiliary {aux.name!r}", aux.equation, known=known, lookups=lookups
+        )
+    for flow in model.flows:
+        step[flow.name] = compile_equation(
+            f"flow {flow.name!r}", flow.equation, known=known, lookups=lookups
+        )
+    step_order = _topological(step, "auxiliaries and flows", model.name)
+
+    initial_numbers: dict[str, float] = {}
+    initial_nodes: dict[str, CompiledEquation] = dict(step)
+    for stock in model.stocks:
+        if isinstance(stock.initial, int | float) and not isinstance(stock.initial, bool):
+            initial_numbers[stock.name] = float(stock.initial)
+        else:
+            initial_nodes[stock.name] = compile_equation(
+                f"initial value of stock {stock.name!r}",
+                stock.initial,
+                known=known,
+                lookups=lookups,
+            )
+    initial_order = _topological(initial_nodes, "initial values", model.name)
+
+    return CompiledModel(
+        stock_names=stock_names,
+        flow_names=tuple(f.name for f in model.flows),
+        auxiliary_names=tuple(a.name for a in model.auxiliaries),
+        constants={c.name: float(c.value) for c in model.constants},
+        initial_numbers=initial_numbers,
+        initial_order=initial_order,
+        step_order=step_order,
+        non_negative_flows=frozenset(f.name for f in model.flows if f.non_negative),
+        non_negative_stocks=tuple(s.name for s in model.stocks if s.non_negative),
+        inflows={k: tuple(v) for k, v in inflows.items()},
+        outflows={k: tuple(v) for k, v in outflows.items()},
+    )
