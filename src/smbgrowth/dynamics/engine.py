@@ -42,7 +42,6 @@ class SimulationResult:
     method: str
     dt: float
     runs: int
-    seed: int | None
     time: FloatArray
     stocks: dict[str, FloatArray]
     flows: dict[str, FloatArray]
@@ -97,7 +96,6 @@ def simulate(
     runs: int = 1,
     overrides: Mapping[str, FloatArray | float] | None = None,
     record_every: float | None = None,
-    seed: int | None = None,
 ) -> SimulationResult:
     """Run the model from t = 0 to ``t_end`` with step ``dt`` for ``runs`` runs at once.
 
@@ -117,9 +115,6 @@ def simulate(
     record_every
         Time between recorded points (a multiple of ``dt``); default every step.
         The final time is always recorded.
-    seed
-        Kept with the result for Monte Carlo bookkeeping. The equation language
-        has no random functions yet, so results do not depend on it.
     """
     compiled = model.compiled
     if not (dt > 0 and np.isfinite(dt)):
@@ -153,7 +148,6 @@ def simulate(
         method=method,
         dt=float(dt),
         runs=runs,
-        seed=seed,
         time=time,
         stocks=stocks,
         flows=flows,

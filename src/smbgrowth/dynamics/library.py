@@ -51,9 +51,9 @@ MARKET_GROWTH_REFERENCE_COLUMNS = {
 """Reference column name (spelled as in the reference CSV) -> variable of :func:`market_growth`."""
 
 MARKET_GROWTH_SCENARIOS: dict[str, dict[str, float]] = {
-    "F": {"salesmen_loop_switch": 1.0, "market_loop_switch": 1.0, "capacity_loop_switch": 1.0},
+    "F": {"salesmen_loop_switch": 1.0, "capacity_loop_switch": 1.0},
 }
-"""Loop switches (SW1, SW2, SW3) per scenario; scenario F has all three loops on."""
+"""Loop switches (SW1, SW3) per scenario; scenario F has all loops on."""
 
 
 def bass_diffusion(
@@ -119,18 +119,15 @@ def market_growth(scenario: str = "F") -> Model:
 
     Salesmen bring orders, the backlog grows, the delivery delay rises, the
     market sours and the company under-invests in capacity. Time unit: month.
-    The loop switches ``salesmen_loop_switch`` (SW1), ``market_loop_switch``
-    (SW2) and ``capacity_loop_switch`` (SW3) are constants, so they can be
-    overridden per run.
+    The loop switches ``salesmen_loop_switch`` (SW1) and
+    ``capacity_loop_switch`` (SW3) are constants, so they can be overridden per
+    run. The market loop (SW2) is always on: with it off, sales effectiveness
+    would follow two constants the reference does not give.
 
     The production capacity on order is the content of the third-order
     capacity-receiving delay (three explicit stocks, see
     :func:`~smbgrowth.dynamics.delays.material_delay3`), so it is an auxiliary
     summing the stages rather than a fourth stock.
-
-    ``sales_effectiveness_initial``/``_final`` (SEDI/SEDF) are used only when
-    the market loop is off (SW2 = 0); the reference does not give their values,
-    so they are placeholders (0.87, the table value at the 2-month delay goal).
     """
     if scenario not in MARKET_GROWTH_SCENARIOS:
         raise SimulationError(
@@ -247,11 +244,9 @@ def market_growth(scenario: str = "F") -> Model:
             ),
             Auxiliary(
                 "sales_effectiveness_multiplier",
-                "if_then_else(market_loop_switch == 1, sales_effectiveness_from_delay, "
-                "if_then_else(time >= 36, sales_effectiveness_final, "
-                "sales_effectiveness_initial))",
+                "sales_effectiveness_from_delay",
                 "1",
-                "SEDS.",
+                "SEDS (the market loop is always on).",
             ),
             Auxiliary(
                 "sales_effectiveness",
@@ -307,8 +302,6 @@ def market_growth(scenario: str = "F") -> Model:
             Constant("salesman_salary", 2000.0, "$/person/month", "SS."),
             Constant("revenue_to_sales", 12.0, "$/unit", "RS."),
             Constant("sales_effectiveness_maximum", 400.0, "units/person/month", "SEM."),
-            Constant("sales_effectiveness_initial", 0.87, "1", "SEDI (placeholder)."),
-            Constant("sales_effectiveness_final", 0.87, "1", "SEDF (placeholder)."),
             Constant("delivery_rate_averaging_time", 1.0, "month", "DRAT."),
             Constant("company_recognition_time", 4.0, "month", "TDDRC."),
             Constant("market_recognition_time", 6.0, "month", "TDDRM."),
