@@ -12,6 +12,7 @@ from smbgrowth.dynamics.library import (
     market_growth,
 )
 from smbgrowth.dynamics.model import Auxiliary, Constant, Flow, Lookup, Model, Stock
+from smbgrowth.dynamics.uncertainty import Distribution, monte_carlo, sample_constants
 
 __all__ = [
     "BASS_REFERENCE_COLUMNS",
@@ -19,6 +20,7 @@ __all__ = [
     "MARKET_GROWTH_SCENARIOS",
     "Auxiliary",
     "Constant",
+    "Distribution",
     "Flow",
     "Lookup",
     "Model",
@@ -27,5 +29,7 @@ __all__ = [
     "bass_diffusion",
     "market_growth",
     "material_delay3",
+    "monte_carlo",
+    "sample_constants",
     "simulate",
 ]
