@@ -13,11 +13,13 @@ from smbgrowth.dynamics.library import (
 )
 from smbgrowth.dynamics.model import Auxiliary, Constant, Flow, Lookup, Model, Stock
 from smbgrowth.dynamics.uncertainty import Distribution, monte_carlo, sample_constants
+from smbgrowth.dynamics.xmile import XMILE_NAMESPACE, export_xmile, xmile_equation
 
 __all__ = [
     "BASS_REFERENCE_COLUMNS",
     "MARKET_GROWTH_REFERENCE_COLUMNS",
     "MARKET_GROWTH_SCENARIOS",
+    "XMILE_NAMESPACE",
     "Auxiliary",
     "Constant",
     "Distribution",
@@ -27,9 +29,11 @@ __all__ = [
     "SimulationResult",
     "Stock",
     "bass_diffusion",
+    "export_xmile",
     "market_growth",
     "material_delay3",
     "monte_carlo",
     "sample_constants",
     "simulate",
+    "xmile_equation",
 ]
