@@ -2,7 +2,8 @@
 
 The export is a faithful translation: stocks with their initial equations and
 flows, flows and auxiliaries with their equations, constants as auxiliaries with
-a number, lookups as graphical functions (``<gf>`` with ``<xpts>``/``<ypts>``; no
+a number, lookups as graphical functions (``<gf>`` with ``<xscale>`` and
+``<ypts>`` when the points are evenly spaced, else ``<xpts>``/``<ypts>`` without
 ``<xscale>``, which readers such as PySD take to mean evenly spaced points).
 Equations are translated through their :mod:`ast` tree, never by text
 substitution:
@@ -354,7 +355,19 @@ def export_xmile(
             min=_number(min(lookup.ys), lookup.name),
             max=_number(max(lookup.ys), lookup.name),
         )
-        _sub(element, "xpts", ",".join(_number(x, lookup.name) for x in lookup.xs))
+        steps = [b - a for a, b in zip(lookup.xs, lookup.xs[1:], strict=False)]
+        evenly = len(steps) > 0 and all(abs(d - steps[0]) <= 1e-12 * abs(steps[0]) for d in steps)
+        if evenly:
+            # Evenly spaced points are given by their range, as XMILE intends; readers
+            # then interpolate on a regular grid (PySD: several times faster).
+            _sub(
+                element,
+                "xscale",
+                min=_number(lookup.xs[0], lookup.name),
+                max=_number(lookup.xs[-1], lookup.name),
+            )
+        else:
+            _sub(element, "xpts", ",".join(_number(x, lookup.name) for x in lookup.xs))
         _sub(element, "ypts", ",".join(_number(y, lookup.name) for y in lookup.ys))
         if lookup.doc:
             _sub(element, "doc", lookup.doc)
