@@ -1,18 +1,21 @@
-"""Monte Carlo of Forrester's market-growth model: smbgrowth against PySD on the same model.
+"""Benchmarks of smbgrowth's system-dynamics engine against PySD, part by part.
 
-The model is smbgrowth's ``market_growth("F")``, exported to XMILE and read
-by PySD, so both run the same equations (Euler, dt 0.5 month, 100 months).
-Each of the runs draws the salesmen adjustment time, the sales
-effectiveness maximum and the capacity receiving delay uniformly within
-±20 % of their values. smbgrowth advances all runs at once; PySD runs
-``model.run(params=...)`` in a loop, as its users do (recording the final
-salesmen only, which is PySD's cheapest output). Prints times and the
-ratio, and checks that both give the same final salesmen.
+Part ``market``: Monte Carlo of Forrester's market-growth model. The model is
+smbgrowth's ``market_growth("F")``, exported to XMILE and read by PySD, so both
+run the same equations (Euler, dt 0.5 month, 100 months). Each of the runs
+draws the salesmen adjustment time, the sales effectiveness maximum and the
+capacity receiving delay uniformly within ±20 % of their values. smbgrowth
+advances all runs at once; PySD runs ``model.run(params=...)`` in a loop, as
+its users do (recording the final salesmen only, which is PySD's cheapest
+output), on the model read once. Prints times and the ratio, and checks that
+both give the same final salesmen.
 
-    python benchmarks/bench_dynamics.py [--runs 1000] [--pysd-runs 200] [--repeat 3]
+    python benchmarks/bench_dynamics.py [--part market] [--runs 1000] [--pysd-runs N] [--repeat 3]
 
-PySD is a test dependency (``pip install -e .[dev]``). With ``--pysd-runs``
-below ``--runs`` the PySD time is scaled linearly to ``--runs``.
+Without ``--part`` every part runs. PySD is a test dependency
+(``pip install -e .[dev]``). By default PySD makes all ``--runs`` runs; with
+``--pysd-runs`` below ``--runs`` its time is scaled linearly to ``--runs`` (the
+output says so).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import statistics
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -66,31 +70,56 @@ def run_pysd(values: dict[str, np.ndarray], runs: int) -> tuple[float, np.ndarra
     return seconds, final
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--pysd-runs", type=int, default=200)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    values = draws(args.runs)
+def market_part(args: argparse.Namespace) -> None:
+    """Part ``market``: Monte Carlo of market growth, smbgrowth against PySD."""
+    runs = args.runs
+    pysd_runs = min(args.pysd_runs or runs, runs)
+    scaled_note = "" if pysd_runs == runs else f" (measured on {pysd_runs:,}, scaled linearly)"
+    values = draws(runs)
     mine, theirs = [], []
     for i in range(args.repeat):
         a, ours = run_smbgrowth(values)
-        b, pysd_final = run_pysd(values, args.pysd_runs)
-        scaled = b * args.runs / args.pysd_runs
-        same = np.allclose(ours[: args.pysd_runs], pysd_final, rtol=1e-6)
+        b, pysd_final = run_pysd(values, pysd_runs)
+        scaled = b * runs / pysd_runs
+        same = np.allclose(ours[:pysd_runs], pysd_final, rtol=1e-6)
         mine.append(a)
         theirs.append(scaled)
         print(
-            f"run {i + 1}: smbgrowth {args.runs:,} runs {a:.3f} s; PySD {args.pysd_runs:,} runs "
-            f"{b:.1f} s (→ {scaled:.1f} s for {args.runs:,}); same final salesmen: {same}",
+            f"market run {i + 1}: smbgrowth {runs:,} runs {a:.3f} s; PySD {pysd_runs:,} runs "
+            f"{b:.2f} s ({1000 * b / pysd_runs:.1f} ms a run"
+            + (f", → {scaled:.1f} s for {runs:,}" if pysd_runs != runs else "")
+            + f"); same final salesmen: {same}",
             flush=True,
         )
     m, t = statistics.median(mine), statistics.median(theirs)
     print(
-        f"{args.runs:,} Monte Carlo runs of market growth (median of {args.repeat}): "
-        f"smbgrowth {m:.3f} s, PySD {t:.1f} s, ratio {t / m:,.0f}×"
+        f"{runs:,} Monte Carlo runs of market growth (median of {args.repeat}): "
+        f"smbgrowth {m:.3f} s, PySD {t:.1f} s{scaled_note}, ratio {t / m:,.0f}×",
+        flush=True,
     )
+
+
+# Benchmark parts, run in this order; ``--part NAME`` runs one of them.
+PARTS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "market": market_part,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=list(PARTS), help="run only this part")
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument(
+        "--pysd-runs",
+        type=int,
+        default=None,
+        help="PySD runs actually made (default: --runs); fewer are scaled linearly",
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    for name, part in PARTS.items():
+        if args.part is None or args.part == name:
+            part(args)
 
 
 if __name__ == "__main__":

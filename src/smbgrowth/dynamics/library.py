@@ -16,6 +16,8 @@ Industrial Management Review 9(2), 83-105.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from smbgrowth.dynamics.delays import material_delay3
 from smbgrowth.dynamics.model import Auxiliary, Constant, Flow, Lookup, Model, Stock
 from smbgrowth.errors import SimulationError
@@ -71,6 +73,7 @@ def bass_diffusion(
     return Model(
         name="bass_diffusion",
         doc="Bass (1969) diffusion of a new product through a fixed market.",
+        time_unit="month",
         stocks=[
             Stock("potential_users", "market_size", "people", "People who have not adopted yet."),
             Stock("users", 0.0, "people", "People who have adopted."),
@@ -143,14 +146,16 @@ def market_growth(scenario: str = "F") -> Model:
         unit="units/month/month",
         doc="PCR25: capacity arriving, DELAY3 of capacity ordering.",
     )
+    # The stages hold capacity (units/month); their flows are units/month/month.
+    delay_stocks = [replace(stock, unit="units/month") for stock in delay_stocks]
 
     def smoothed(
-        stock: str, input: str, time: str, doc: str, initial: str | None = None
+        stock: str, input: str, time: str, unit: str, doc: str, initial: str | None = None
     ) -> tuple[Stock, Flow]:
         """First-order exponential average of ``input`` over ``time``."""
         return (
-            Stock(stock, initial or input, doc=doc),
-            Flow(f"{stock}_change", None, stock, f"({input} - {stock}) / {time}"),
+            Stock(stock, initial or input, unit, doc=doc),
+            Flow(f"{stock}_change", None, stock, f"({input} - {stock}) / {time}", f"{unit}/month"),
         )
 
     averages = [
@@ -158,12 +163,14 @@ def market_growth(scenario: str = "F") -> Model:
             "delivery_rate_average",
             "delivery_rate",
             "delivery_rate_averaging_time",
+            "units/month",
             "DRA11: delivery rate averaged over DRAT.",
         ),
         smoothed(
             "delivery_delay_recognized_by_company",
             "delivery_delay_indicated",
             "company_recognition_time",
+            "month",
             "DDRC13: delivery delay as the company sees it.",
         ),
         # The market and tradition average what the company recognises (as in the
@@ -172,6 +179,7 @@ def market_growth(scenario: str = "F") -> Model:
             "delivery_delay_recognized_by_market",
             "delivery_delay_recognized_by_company",
             "market_recognition_time",
+            "month",
             "DDRM14: delivery delay as the market sees it.",
             initial="delivery_delay_indicated",
         ),
@@ -179,6 +187,7 @@ def market_growth(scenario: str = "F") -> Model:
             "delivery_delay_traditional",
             "delivery_delay_recognized_by_company",
             "tradition_time",
+            "month",
             "DDT19: the delivery delay the company is used to.",
             initial="delivery_delay_indicated",
         ),
@@ -187,6 +196,7 @@ def market_growth(scenario: str = "F") -> Model:
     return Model(
         name=f"market_growth_{scenario}",
         doc=f"Forrester (1968) market growth, scenario {scenario}.",
+        time_unit="month",
         stocks=[
             Stock("salesmen", 10.0, "people", "S1: sales force."),
             Stock("backlog", 8000.0, "units", "BL7: orders not yet delivered."),
@@ -228,7 +238,7 @@ def market_growth(scenario: str = "F") -> Model:
             *delay_flows,
         ],
         auxiliaries=[
-            Auxiliary("budget", "delivery_rate_average * revenue_to_sales", "$/month", "B4."),
+            Auxiliary("budget", "delivery_rate_average * revenue_to_sales", "dollars/month", "B4."),
             Auxiliary("indicated_salesmen", "budget / salesman_salary", "people", "IS5."),
             Auxiliary(
                 "salesmen_effective",
@@ -251,7 +261,7 @@ def market_growth(scenario: str = "F") -> Model:
             Auxiliary(
                 "sales_effectiveness",
                 "sales_effectiveness_multiplier * sales_effectiveness_maximum",
-                "units/person/month",
+                "units/(people*month)",
                 "SE18.",
             ),
             Auxiliary(
@@ -299,9 +309,9 @@ def market_growth(scenario: str = "F") -> Model:
         ],
         constants=[
             Constant("salesmen_adjustment_time", 20.0, "month", "SAT."),
-            Constant("salesman_salary", 2000.0, "$/person/month", "SS."),
-            Constant("revenue_to_sales", 12.0, "$/unit", "RS."),
-            Constant("sales_effectiveness_maximum", 400.0, "units/person/month", "SEM."),
+            Constant("salesman_salary", 2000.0, "dollars/(people*month)", "SS."),
+            Constant("revenue_to_sales", 12.0, "dollars/units", "RS."),
+            Constant("sales_effectiveness_maximum", 400.0, "units/(people*month)", "SEM."),
             Constant("delivery_rate_averaging_time", 1.0, "month", "DRAT."),
             Constant("company_recognition_time", 4.0, "month", "TDDRC."),
             Constant("market_recognition_time", 6.0, "month", "TDDRM."),
@@ -319,18 +329,24 @@ def market_growth(scenario: str = "F") -> Model:
                 [float(x) for x in range(11)],
                 [1, 0.97, 0.87, 0.73, 0.53, 0.38, 0.25, 0.15, 0.08, 0.03, 0.02],
                 "SEDM15 table over the delivery delay recognised by the market.",
+                x_unit="month",
+                y_unit="1",
             ),
             Lookup(
                 "capacity_utilisation_table",
                 [x / 2 for x in range(11)],
                 [0, 0.25, 0.5, 0.67, 0.8, 0.87, 0.93, 0.95, 0.97, 0.98, 1],
                 "PCF9 table over backlog / capacity.",
+                x_unit="month",
+                y_unit="1",
             ),
             Lookup(
                 "capacity_expansion_table",
                 [x / 2 for x in range(6)],
                 [-0.07, -0.02, 0, 0.02, 0.07, 0.15],
                 "CEF table over the delivery delay condition.",
+                x_unit="1",
+                y_unit="1/month",
             ),
         ],
     )

@@ -3,8 +3,9 @@
 A :class:`Model` is a list of named variables whose equations are strings in the
 small language of :mod:`smbgrowth.dynamics.expressions`. Building a model checks
 it completely (unknown and duplicate names, circular auxiliaries, flows that do
-not connect stocks) and compiles its equations, so a model that exists can be
-simulated.
+not connect stocks, declared units that do not add up, see
+:mod:`smbgrowth.dynamics.units`) and compiles its equations, so a model that
+exists can be simulated.
 
 Evaluation order: at each time step the stocks, constants and ``time`` are
 known; auxiliaries and flows are computed in dependency order (a topological
@@ -21,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from smbgrowth.dynamics.expressions import RESERVED_NAMES, CompiledEquation, compile_equation
+from smbgrowth.dynamics.units import Unit, infer_unit, parse_unit
 from smbgrowth.errors import SimulationError
 
 __all__ = [
@@ -89,12 +91,18 @@ class Constant:
 
 @dataclass(frozen=True)
 class Lookup:
-    """A table function: linear interpolation between points, flat beyond the ends."""
+    """A table function: linear interpolation between points, flat beyond the ends.
+
+    ``x_unit`` is the unit its argument must have and ``y_unit`` the unit of
+    its result (``""``: not declared, not checked).
+    """
 
     name: str
     xs: Sequence[float]
     ys: Sequence[float]
     doc: str = ""
+    x_unit: str = ""
+    y_unit: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "xs", tuple(float(x) for x in self.xs))
@@ -129,8 +137,15 @@ class CompiledModel:
 class Model:
     """A system-dynamics model: stocks, flows, auxiliaries, constants and lookups.
 
-    Building it validates and compiles every equation; errors are one-line
+    Building it validates and compiles every equation and checks the declared
+    units (see :mod:`smbgrowth.dynamics.units`); errors are one-line
     :class:`~smbgrowth.errors.SimulationError` messages naming the variable.
+
+    ``time_unit`` (e.g. ``"month"``) is the unit of ``time`` and of every rate:
+    a flow's unit must be its stocks' unit per ``time_unit``. When it is empty,
+    ``time`` is undeclared and the flows only have to agree with each other:
+    every flow with a unit must imply the same time unit (stock unit / flow unit).
+    Units are checked only where they are declared; ``""`` is never checked.
     """
 
     name: str
@@ -140,6 +155,7 @@ class Model:
     constants: Sequence[Constant] = ()
     lookups: Sequence[Lookup] = ()
     doc: str = ""
+    time_unit: str = ""
     compiled: CompiledModel = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -267,6 +283,7 @@ def _compile(model: Model) -> CompiledModel:
                 lookups=lookups,
             )
     initial_order = _topological(initial_nodes, "initial values", model.name)
+    _check_units(model)
 
     return CompiledModel(
         stock_names=stock_names,
@@ -281,3 +298,75 @@ def _compile(model: Model) -> CompiledModel:
         inflows={k: tuple(v) for k, v in inflows.items()},
         outflows={k: tuple(v) for k, v in outflows.items()},
     )
+
+
+def _spelled(unit: str) -> str:
+    """Return a declared unit as written, on one line."""
+    return " ".join(unit.split())
+
+
+def _check_units(model: Model) -> None:
+    """Check every declared unit against the equations and the flows' stocks."""
+    prefix = f"model {model.name!r}"
+    time_unit = parse_unit(model.time_unit, f"{prefix}: time_unit")
+    names: dict[str, Unit | None] = {}
+    items: list[tuple[str, Stock | Flow | Auxiliary | Constant]] = [
+        *(("stock", s) for s in model.stocks),
+        *(("flow", f) for f in model.flows),
+        *(("auxiliary", a) for a in model.auxiliaries),
+        *(("constant", c) for c in model.constants),
+    ]
+    for kind, item in items:
+        names[item.name] = parse_unit(item.unit, f"{prefix}: {kind} {item.name!r}")
+    lookups = {
+        lk.name: (
+            parse_unit(lk.x_unit, f"{prefix}: lookup {lk.name!r} (x_unit)"),
+            parse_unit(lk.y_unit, f"{prefix}: lookup {lk.name!r} (y_unit)"),
+        )
+        for lk in model.lookups
+    }
+
+    def expect(owner: str, declared: str, equation: str | float, what: str) -> None:
+        got = infer_unit(owner, equation, names=names, lookups=lookups, time_unit=time_unit)
+        wanted = parse_unit(declared)
+        if wanted is not None and got is not None and got != wanted:
+            source = " ".join(str(equation).split())
+            raise SimulationError(
+                f"{owner} has unit {_spelled(declared)} but its {what} gives {got} (in {source!r})"
+            )
+
+    for aux in model.auxiliaries:
+        expect(f"{prefix}: auxiliary {aux.name!r}", aux.unit, aux.equation, "equation")
+    for flow in model.flows:
+        expect(f"{prefix}: flow {flow.name!r}", flow.unit, flow.equation, "equation")
+    for stock in model.stocks:
+        expect(f"{prefix}: stock {stock.name!r}", stock.unit, stock.initial, "initial value")
+
+    implied: tuple[Unit, str, str] | None = None  # time unit, flow, stock
+    for flow in model.flows:
+        flow_unit = names[flow.name]
+        if flow_unit is None:
+            continue
+        for end in ("source", "target"):
+            stock = getattr(flow, end)
+            stock_unit = None if stock is None else names[stock]
+            if stock_unit is None:
+                continue
+            if time_unit is not None:
+                if flow_unit != stock_unit / time_unit:
+                    raise SimulationError(
+                        f"{prefix}: flow {flow.name!r} has unit {_spelled(flow.unit)} but its "
+                        f"{end} stock {stock!r} has unit {stock_unit}, so the flow needs "
+                        f"{stock_unit / time_unit} (stock unit per time unit {time_unit})"
+                    )
+                continue
+            per = stock_unit / flow_unit
+            if implied is None:
+                implied = (per, flow.name, stock)
+            elif per != implied[0]:
+                raise SimulationError(
+                    f"{prefix}: flows imply different time units: flow {implied[1]!r} "
+                    f"with stock {implied[2]!r} implies {implied[0]}, flow "
+                    f"{flow.name!r} ({_spelled(flow.unit)}) with stock {stock!r} "
+                    f"({stock_unit}) implies {per}; fix the units or set time_unit"
+                )

@@ -9,7 +9,7 @@ so the same seed gives the same runs.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -106,6 +106,7 @@ def monte_carlo(
     method: Literal["euler", "rk4"] = "euler",
     record_every: float | None = None,
     overrides: Mapping[str, FloatArray | float] | None = None,
+    record: Sequence[str] | None = None,
 ) -> tuple[SimulationResult, dict[str, FloatArray]]:
     """Run ``runs`` simulations with constants drawn from their distributions.
 
@@ -125,5 +126,6 @@ def monte_carlo(
         runs=runs,
         overrides=values,
         record_every=record_every,
+        record=record,
     )
     return result, drawn

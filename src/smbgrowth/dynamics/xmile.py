@@ -2,9 +2,15 @@
 
 The export is a faithful translation: stocks with their initial equations and
 flows, flows and auxiliaries with their equations, constants as auxiliaries with
-a number, lookups as graphical functions (``<gf>`` with ``<xscale>`` and
-``<ypts>`` when the points are evenly spaced, else ``<xpts>``/``<ypts>`` without
-``<xscale>``, which readers such as PySD take to mean evenly spaced points).
+a number. Lookups are written as Stella writes graphical functions, embedded in
+the variable that uses them: an auxiliary or flow whose equation is
+``table(x)`` becomes ``<eqn>x</eqn>`` with a ``<gf>``; any other call
+``table(x)`` becomes a helper auxiliary ``<variable>_<table>`` of that form
+(PySD runs embedded graphical functions about 60 times faster than calls of a
+stand-alone ``<gf>``; see :class:`_LookupPlacer`). A lookup that nothing calls
+stays a stand-alone ``<gf>``. Points are written as ``<xscale>`` and ``<ypts>``
+when evenly spaced (exactly as :func:`numpy.linspace` spaces them), else as
+``<xpts>`` and ``<ypts>``.
 Equations are translated through their :mod:`ast` tree, never by text
 substitution:
 
@@ -18,7 +24,7 @@ smbgrowth                  XMILE
 ``min``/``max``            ``MIN``/``MAX`` (nested pairs)
 ``abs``/``exp``/``log``    ``ABS``/``EXP``/``LN``
 ``time``                   ``TIME``
-``table(x)``               ``table(x)``
+``table(x)``               embedded ``<gf>``
 =========================  ======================
 
 Sub-expressions are parenthesised wherever XMILE's grammar could read them
@@ -38,11 +44,14 @@ import ast
 import math
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from smbgrowth.dynamics.expressions import parse_equation
-from smbgrowth.dynamics.model import Model
+from smbgrowth.dynamics.model import Lookup, Model
 from smbgrowth.errors import SimulationError
 
 __all__ = ["XMILE_NAMESPACE", "export_xmile", "xmile_equation"]
@@ -113,11 +122,21 @@ def _reference(name: str) -> str:
 
 
 class _Translator:
-    """Writes an allowed smbgrowth syntax tree as an XMILE expression."""
+    """Writes an allowed smbgrowth syntax tree as an XMILE expression.
 
-    def __init__(self, owner: str, source: str) -> None:
+    ``lookup_call`` (when given) writes a call ``table(x)`` of one of the model's
+    lookups: it returns the name of the auxiliary that holds the value.
+    """
+
+    def __init__(
+        self,
+        owner: str,
+        source: str,
+        lookup_call: Callable[[str, ast.expr], str] | None = None,
+    ) -> None:
         self.owner = owner
         self.source = source
+        self.lookup_call = lookup_call
 
     def fail(self, node: ast.AST) -> SimulationError:
         piece = ast.unparse(node) if isinstance(node, ast.expr) else type(node).__name__
@@ -203,6 +222,8 @@ class _Translator:
         if not isinstance(node.func, ast.Name) or node.keywords:
             raise self.fail(node)
         func = node.func.id
+        if func not in ("min", "max") and func not in _ONE_ARGUMENT:
+            return self.lookup(node, func)
         args = [self.top(a) for a in node.args]
         if func in ("min", "max"):
             if len(args) < 2:
@@ -212,13 +233,16 @@ class _Translator:
             for arg in reversed(args[:-2]):
                 text = f"{name}({arg}, {text})"
             return text
-        if func in _ONE_ARGUMENT:
-            if len(args) != 1:
-                raise self.fail(node)
-            return f"{_ONE_ARGUMENT[func]}({args[0]})"
         if len(args) != 1:
             raise self.fail(node)
-        return f"{_reference(func)}({args[0]})"
+        return f"{_ONE_ARGUMENT[func]}({args[0]})"
+
+    def lookup(self, node: ast.Call, func: str) -> str:
+        if len(node.args) != 1:
+            raise self.fail(node)
+        if self.lookup_call is not None:
+            return _reference(self.lookup_call(func, node.args[0]))
+        return f"{_reference(func)}({self.top(node.args[0])})"
 
 
 def _is_name(node: ast.expr, name: str) -> bool:
@@ -267,6 +291,106 @@ def _describe(element: ET.Element, unit: str, doc: str) -> None:
         _sub(element, "units", unit)
     if doc:
         _sub(element, "doc", doc)
+
+
+def _graphical_function(gf: ET.Element, lookup: Lookup) -> None:
+    """Write ``lookup``'s points into the graphical function ``gf``."""
+    _sub(
+        gf,
+        "yscale",
+        min=_number(min(lookup.ys), lookup.name),
+        max=_number(max(lookup.ys), lookup.name),
+    )
+    xs = [float(x) for x in lookup.xs]
+    # <xscale> stands for len(ys) evenly spaced points; use it only when a reader
+    # spacing them (PySD: numpy.linspace) finds exactly the model's points.
+    if len(xs) > 1 and np.linspace(xs[0], xs[-1], len(xs)).tolist() == xs:
+        _sub(gf, "xscale", min=_number(xs[0], lookup.name), max=_number(xs[-1], lookup.name))
+    else:
+        _sub(gf, "xpts", ",".join(_number(x, lookup.name) for x in xs))
+    _sub(gf, "ypts", ",".join(_number(y, lookup.name) for y in lookup.ys))
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+class _LookupPlacer:
+    """Places every lookup call in a variable with an embedded graphical function.
+
+    This is how Stella writes graphical functions (the variable's ``<eqn>`` is
+    the input, its ``<gf>`` the table), and PySD turns it into one
+    :func:`numpy.interp` call per step. A stand-alone ``<gf>`` called as a
+    function is valid XMILE too, but PySD evaluates each such call with
+    ``xarray.DataArray.interp`` (``pysd.py_backend.lookups.Lookups._call``),
+    about 1 ms a call: about 60 times slower on the market-growth model.
+
+    A variable whose whole equation is ``table(x)`` gets the table itself; any
+    other call ``table(x)`` becomes a helper auxiliary ``<variable>_<table>``
+    (one per distinct table and argument) holding ``x`` and the table.
+    """
+
+    def __init__(self, model: Model) -> None:
+        self.tables = {lookup.name: lookup for lookup in model.lookups}
+        self.taken = {
+            item.name.lower()
+            for group in (
+                model.stocks,
+                model.flows,
+                model.auxiliaries,
+                model.constants,
+                model.lookups,
+            )
+            for item in group
+        }
+        self.helpers: list[tuple[str, str, Lookup]] = []
+        self.called: set[str] = set()
+        self._seen: dict[tuple[str, str], str] = {}
+        self._variable = ""
+
+    def _name(self, table: str) -> str:
+        base = f"{self._variable}_{table}"
+        name, count = base, 1
+        while name.lower() in self.taken | _XMILE_BUILTIN_CALLS | _XMILE_KEYWORDS:
+            count += 1
+            name = f"{base}_{count}"
+        self.taken.add(name.lower())
+        return name
+
+    def _call(self, table: str, argument: ast.expr) -> str:
+        if table not in self.tables:
+            raise SimulationError(f"{self._variable!r}: {table!r} is not a lookup of the model")
+        key = (table, ast.dump(argument))
+        if key not in self._seen:
+            owner = f"argument of lookup {table!r}"
+            equation = _Translator(owner, ast.unparse(argument), self._call).top(argument)
+            name = self._name(table)
+            self._seen[key] = name
+            self.helpers.append((name, equation, self.tables[table]))
+            self.called.add(table)
+        return self._seen[key]
+
+    def equation(
+        self, equation: str | float, owner: str, variable: str, *, embed: bool
+    ) -> tuple[str, Lookup | None]:
+        """Translate ``equation``; return it and the table to embed, if any."""
+        if isinstance(equation, int | float) and not isinstance(equation, bool):
+            return _number(equation, owner), None
+        self._variable = variable
+        source = " ".join(str(equation).split())
+        node = parse_equation(owner, source)
+        translator = _Translator(owner, source, self._call)
+        if (
+            embed
+            and isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in self.tables
+            and len(node.args) == 1
+            and not node.keywords
+        ):
+            self.called.add(node.func.id)
+            return translator.top(node.args[0]), self.tables[node.func.id]
+        return translator.top(node), None
 
 
 def export_xmile(
@@ -319,9 +443,14 @@ def export_xmile(
     variables = _sub(xmodel, "variables")
     compiled = model.compiled
 
+    placer = _LookupPlacer(model)
+
     for stock in model.stocks:
         element = _sub(variables, "stock", name=stock.name)
-        _sub(element, "eqn", xmile_equation(stock.initial, f"initial value of {stock.name!r}"))
+        initial, _ = placer.equation(
+            stock.initial, f"initial value of {stock.name!r}", stock.name, embed=False
+        )
+        _sub(element, "eqn", initial)
         for inflow in compiled.inflows[stock.name]:
             _sub(element, "inflow", _reference(inflow))
         for outflow in compiled.outflows[stock.name]:
@@ -332,43 +461,47 @@ def export_xmile(
 
     for flow in model.flows:
         element = _sub(variables, "flow", name=flow.name)
-        _sub(element, "eqn", xmile_equation(flow.equation, f"flow {flow.name!r}"))
+        equation, table = placer.equation(
+            flow.equation, f"flow {flow.name!r}", flow.name, embed=True
+        )
+        _sub(element, "eqn", equation)
+        if table is not None:
+            _graphical_function(_sub(element, "gf"), table)
         if flow.non_negative:
             _sub(element, "non_negative")
-        _describe(element, flow.unit, flow.doc)
+        _describe(element, flow.unit, flow.doc or (table.doc if table else ""))
 
     for aux in model.auxiliaries:
         element = _sub(variables, "aux", name=aux.name)
-        _sub(element, "eqn", xmile_equation(aux.equation, f"auxiliary {aux.name!r}"))
-        _describe(element, aux.unit, aux.doc)
+        equation, table = placer.equation(
+            aux.equation, f"auxiliary {aux.name!r}", aux.name, embed=True
+        )
+        _sub(element, "eqn", equation)
+        if table is not None:
+            _graphical_function(_sub(element, "gf"), table)
+        _describe(element, aux.unit, aux.doc or (table.doc if table else ""))
 
     for constant in model.constants:
         element = _sub(variables, "aux", name=constant.name)
         _sub(element, "eqn", _number(float(constant.value), f"constant {constant.name!r}"))
         _describe(element, constant.unit, constant.doc)
 
-    for lookup in model.lookups:
-        element = _sub(variables, "gf", name=lookup.name)
-        _sub(
+    for name, equation, table in placer.helpers:
+        element = _sub(variables, "aux", name=name)
+        _sub(element, "eqn", equation)
+        _graphical_function(_sub(element, "gf"), table)
+        _describe(
             element,
-            "yscale",
-            min=_number(min(lookup.ys), lookup.name),
-            max=_number(max(lookup.ys), lookup.name),
+            _text(getattr(table, "y_unit", "")),
+            f"Value of lookup {table.name} (exported from a call inside an equation).",
         )
-        steps = [b - a for a, b in zip(lookup.xs, lookup.xs[1:], strict=False)]
-        evenly = len(steps) > 0 and all(abs(d - steps[0]) <= 1e-12 * abs(steps[0]) for d in steps)
-        if evenly:
-            # Evenly spaced points are given by their range, as XMILE intends; readers
-            # then interpolate on a regular grid (PySD: several times faster).
-            _sub(
-                element,
-                "xscale",
-                min=_number(lookup.xs[0], lookup.name),
-                max=_number(lookup.xs[-1], lookup.name),
-            )
-        else:
-            _sub(element, "xpts", ",".join(_number(x, lookup.name) for x in lookup.xs))
-        _sub(element, "ypts", ",".join(_number(y, lookup.name) for y in lookup.ys))
+
+    for lookup in model.lookups:
+        if lookup.name in placer.called:
+            continue
+        # Never called: kept as a stand-alone graphical function.
+        element = _sub(variables, "gf", name=lookup.name)
+        _graphical_function(element, lookup)
         if lookup.doc:
             _sub(element, "doc", lookup.doc)
 
