@@ -21,13 +21,18 @@ Customers
     their base rate times ``churn_multiplier``, which rises as service quality
     falls (``1 + churn_quality_sensitivity × (1 − quality)``) and with prices.
 Operations
-    Orders and subscriptions bring work (tasks, e.g. tickets and fulfilment) into
-    ``backlog``, more when errors cause rework. Capacity is ``effective staff ×
-    productivity × (1 + automation capacity gain × automation level)``;
-    ``utilisation`` (work wanted ÷ capacity) sets the indicated service quality
-    through ``quality_curve``, which customers perceive after
-    ``quality_perception_time`` (``service_quality``). Hiring fills the gap to
-    the staff the workload needs after a ``hiring_delay`` (``recruits``) and a
+    Orders and subscriptions bring work (tasks: tickets, handling), more when
+    errors cause rework. Capacity is ``effective staff × productivity × (1 +
+    automation capacity gain × automation level)``. Work the team cannot take
+    on piles up in ``backlog`` and is worked off with spare capacity within
+    ``catch_up_time``. ``utilisation`` (new work plus backlog, over capacity)
+    sets the response time (``normal_response_time / (1 − utilisation)``, as
+    in an M/M/1 queue, plus the backlog's wait) and, through
+    ``quality_curve``, the indicated service quality, which customers perceive
+    after ``quality_perception_time`` (``service_quality``). The team is kept
+    at ``planned_staff`` (leavers are replaced) or, with
+    ``hire_to_workload``, grown to the workload; positions take
+    ``hiring_delay`` to fill (``recruits``) and new hires ramp up over
     ``ramp_up_time`` at reduced productivity (``new_staff``); staff leave at
     ``attrition_rate``.
 Automation
@@ -53,6 +58,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from smbgrowth.dynamics.model import Auxiliary, Constant, Flow, Lookup, Model, Stock
 from smbgrowth.errors import SimulationError
@@ -132,6 +140,7 @@ class BusinessParameters:
 
     # demand
     market_size: float = 200_000.0
+    customers_ever: float = 2000.0
     organic_leads: float = 400.0
     wom_rate: float = 0.02
     conversion_probability: float = 0.3
@@ -164,7 +173,8 @@ class BusinessParameters:
     new_staff_productivity: float = 0.5
     initial_staff: float = 2.0
     target_utilisation: float = 0.85
-    target_processing_time: float = 0.5
+    normal_response_time: float = 0.05
+    catch_up_time: float = 1.0
     quality_perception_time: float = 2.0
     hiring_delay: float = 2.0
     ramp_up_time: float = 3.0
@@ -175,6 +185,7 @@ class BusinessParameters:
     initial_cash: float = 50_000.0
     cogs_share: float = 0.45
     fixed_costs: float = 8000.0
+    other_revenue: float = 0.0
     salary: float = 4300.0
     cost_per_hire: float = 3000.0
     cash_buffer_months: float = 1.0
@@ -209,7 +220,8 @@ class BusinessParameters:
             "lead_time",
             "productivity",
             "target_utilisation",
-            "target_processing_time",
+            "normal_response_time",
+            "catch_up_time",
             "quality_perception_time",
             "hiring_delay",
             "ramp_up_time",
@@ -272,7 +284,7 @@ def business_model(
     params: BusinessParameters,
     *,
     months: int,
-    spend_history: Mapping[str, Sequence[float]] | None = None,
+    spend_history: Mapping[str, Sequence[float] | npt.NDArray[np.float64]] | None = None,
     name: str = "smb_growth",
 ) -> Model:
     """Build the business model for ``months`` months (see the module doc for its structure).
@@ -323,10 +335,16 @@ def business_model(
     const("spend_change", p.spend_change, "1", "Scenario: relative change of paid spend.")
     const("spend_change_from", p.spend_change_from, "month", "Scenario: month the spend changes.")
     const("relax_market_from", NEVER, "month", "Analysis switch: no market saturation from then.")
+    const(
+        "customers_ever",
+        p.customers_ever,
+        "customers",
+        "Customers acquired before the start (they have left the potential market).",
+    )
     stocks.append(
         Stock(
             "potential_market",
-            "market_size - leads - customers",
+            "max(market_size - customers_ever, 0)",
             "customers",
             "People in the market who are not leads or customers yet.",
         )
@@ -440,15 +458,16 @@ def business_model(
             non_negative=True,
         ),
     ]
-    initial_leads = (
-        (
-            sum(ch.spend / ch.cac for ch in p.channels.values())
-            + p.organic_leads * p.conversion_probability
+    lead_flows = [f"leads_from_{channel_key(ch)}" for ch in p.channels]
+    lead_flows += ["leads_organic", "wom_rate * customers * demand_pull"]
+    stocks.append(
+        Stock(
+            "leads",
+            f"({' + '.join(lead_flows)}) * lead_time",
+            "customers",
+            "Prospects deciding whether to buy (starts with the leads of one lead time).",
         )
-        * p.lead_time
-        / p.conversion_probability
     )
-    stocks.append(Stock("leads", initial_leads, "customers", "Prospects deciding whether to buy."))
 
     # ---- customers ------------------------------------------------------------
     const(
@@ -599,8 +618,12 @@ def business_model(
     const("new_staff_productivity", p.new_staff_productivity, "1", "Productivity while ramping up.")
     const("target_utilisation", p.target_utilisation, "1", "Utilisation the hiring plan aims at.")
     const(
-        "target_processing_time", p.target_processing_time, "month", "Normal time to finish a task."
+        "normal_response_time",
+        p.normal_response_time,
+        "month",
+        "Time to finish a task when the team is not busy.",
     )
+    const("catch_up_time", p.catch_up_time, "month", "Time to work off a backlog.")
     const(
         "quality_perception_time",
         p.quality_perception_time,
@@ -612,6 +635,7 @@ def business_model(
     const("hiring_adjustment_time", p.hiring_adjustment_time, "month", "Time to act on a gap.")
     const("attrition_rate", p.attrition_rate, "1/month", "Share of staff leaving a month.")
     const("hire_to_workload", p.hire_to_workload, "1", "1: hire to the workload; 0: do not.")
+    const("planned_staff", p.initial_staff, "staff", "Staff kept (leavers are replaced).")
     const("extra_staff", p.extra_staff, "staff", "Scenario: people hired on top of the plan.")
     const("extra_staff_from", p.extra_staff_from, "month", "Scenario: month of the extra hires.")
     const("relax_capacity_from", NEVER, "month", "Analysis switch: capacity never limits.")
@@ -661,16 +685,29 @@ def business_model(
             "Tasks the team can do a month.",
         ),
         Auxiliary(
-            "desired_completion",
-            "backlog / target_processing_time",
+            "spare_capacity",
+            "max(capacity - incoming_work, 0)",
             "tasks/month",
-            "Work rate that would clear the backlog in the normal time.",
+            "Capacity left after the new work.",
         ),
         Auxiliary(
             "utilisation",
-            "desired_completion / max(capacity, 0.000001)",
+            "(incoming_work + backlog / catch_up_time) / max(capacity, 0.000001)",
             "1",
-            "Work wanted relative to capacity.",
+            "Work wanted (new work and the backlog) relative to capacity.",
+        ),
+        Auxiliary(
+            "response_time",
+            "normal_response_time / (1 - min(utilisation, 0.95))"
+            " + backlog / max(capacity, 0.000001)",
+            "month",
+            "Average time to finish a task: queueing (as in an M/M/1 queue) plus the backlog.",
+        ),
+        Auxiliary(
+            "work_done",
+            "min(incoming_work, capacity) + catching_up",
+            "tasks/month",
+            "Work finished a month.",
         ),
         Auxiliary(
             "indicated_quality",
@@ -680,26 +717,21 @@ def business_model(
         ),
         Auxiliary(
             "desired_staff",
-            "hire_to_workload * incoming_work"
-            " / (productivity * automation_multiplier * target_utilisation)"
+            "max(planned_staff, hire_to_workload * incoming_work"
+            " / (productivity * automation_multiplier * target_utilisation))"
             " + extra_staff * (time >= extra_staff_from)",
             "staff",
             "Staff the workload (and the hiring plan) calls for.",
         ),
         Auxiliary(
             "staff_gap",
-            "desired_staff - experienced_staff - new_staff - recruits",
+            "desired_staff + attrition * hiring_delay - experienced_staff - new_staff - recruits",
             "staff",
-            "People still to hire.",
+            "People still to hire (the pipeline covers the leavers expected while hiring).",
         ),
     ]
     stocks += [
-        Stock(
-            "backlog",
-            "incoming_work * target_processing_time",
-            "tasks",
-            "Work waiting to be done.",
-        ),
+        Stock("backlog", 0.0, "tasks", "Work beyond capacity, waiting to be done."),
         Stock(
             "service_quality",
             "indicated_quality",
@@ -713,21 +745,21 @@ def business_model(
     ]
     flows += [
         Flow(
-            "work_done",
-            "backlog",
+            "overflow",
             None,
-            "min(desired_completion, capacity)",
+            "backlog",
+            "max(incoming_work - capacity, 0)",
             "tasks/month",
-            "Work finished.",
+            "New work the team cannot take on this month.",
             non_negative=True,
         ),
         Flow(
-            "work_arriving",
-            None,
+            "catching_up",
             "backlog",
-            "incoming_work",
+            None,
+            "min(backlog / catch_up_time, spare_capacity)",
             "tasks/month",
-            "Work arriving.",
+            "Backlog worked off with spare capacity.",
             non_negative=True,
         ),
         Flow(
@@ -742,9 +774,9 @@ def business_model(
             "hiring",
             None,
             "recruits",
-            "max(staff_gap, 0) / hiring_adjustment_time * cash_factor",
+            "max(attrition + staff_gap / hiring_adjustment_time, 0) * cash_factor",
             "staff/month",
-            "Positions opened (cut when cash is short).",
+            "Positions opened: leavers replaced and the gap closed (cut when cash is short).",
             non_negative=True,
         ),
         Flow(
@@ -788,6 +820,12 @@ def business_model(
     # ---- finance --------------------------------------------------------------
     const("cogs_share", p.cogs_share, "1", "Cost of goods sold per unit of revenue.")
     const("fixed_costs", p.fixed_costs, "money/month", "Rent, software, other payroll a month.")
+    const(
+        "other_revenue",
+        p.other_revenue,
+        "money/month",
+        "Recurring revenue outside orders and subscriptions (e.g. invoiced accounts).",
+    )
     const("salary", p.salary, "money/(staff*month)", "Monthly cost of one person.")
     const("cost_per_hire", p.cost_per_hire, "money/staff", "Recruiting cost of one hire.")
     const(
@@ -805,7 +843,9 @@ def business_model(
     stocks.append(Stock("cash", p.initial_cash, "money", "Money in the bank.", non_negative=False))
     aux += [
         Auxiliary("payroll", "staff * salary", "money/month", "Cost of the staff."),
-        Auxiliary("cogs", "revenue * cogs_share", "money/month", "Cost of goods sold."),
+        Auxiliary(
+            "cogs", "(revenue + other_revenue) * cogs_share", "money/month", "Cost of goods sold."
+        ),
         Auxiliary(
             "fixed_spending", "fixed_costs + payroll", "money/month", "Costs that do not scale."
         ),
@@ -829,10 +869,10 @@ def business_model(
             "1",
             "Share of planned marketing and hiring the cash allows (1 = no cut).",
         ),
-        Auxiliary("profit", "revenue - costs", "money/month", "Operating cash flow."),
+        Auxiliary("profit", "revenue + other_revenue - costs", "money/month", "Cash flow."),
     ]
     flows += [
-        Flow("cash_in", None, "cash", "revenue", "money/month", "Revenue collected."),
+        Flow("cash_in", None, "cash", "revenue + other_revenue", "money/month", "Money collected."),
         Flow("cash_out", "cash", None, "costs", "money/month", "Costs paid."),
     ]
     return Model(
