@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from smbgrowth import __version__
-from smbgrowth.cli import cash, customers, experiments, forecasts, inventory
+from smbgrowth.cli import cash, customers, experiments, forecasts, inventory, simulate
 from smbgrowth.cli.common import (
     JsonOpt,
     WorkspaceOpt,
@@ -620,6 +620,7 @@ experiments.register(app)
 forecasts.register(app)
 inventory.register(app)
 cash.register(app)
+simulate.register(app)
 
 
 def run() -> None:

@@ -9,7 +9,8 @@ Demand
     ``potential_market`` people who could become customers flow into
     ``leads`` through paid channels (planned spend ÷ CAC, with diminishing
     returns: ``(spend / reference spend) ** elasticity``), organic discovery and
-    word of mouth (Bass imitation: ``wom_rate × customers × service quality``);
+    word of mouth (Bass imitation: ``wom_rate × customers × service quality``),
+    each as new customers it brings divided by the conversion probability;
     all three shrink as the market is used up (``saturation`` = potential
     market ÷ market size) and follow the calendar ``seasonality``. Leads
     convert with ``conversion_probability`` after ``lead_time`` months; the
@@ -47,7 +48,8 @@ Finance
 
 Constraint switches: the constants ``relax_capacity_from``,
 ``relax_cash_from`` and ``relax_market_from`` (months; default never) remove
-the capacity, cash and market-saturation limits from that month on. They do
+the capacity and cash limits from that month on and stop the market from
+shrinking further. They do
 nothing in a normal run; :mod:`smbgrowth.dynamics.explain` uses them to find
 which limit binds when.
 """
@@ -141,8 +143,8 @@ class BusinessParameters:
     # demand
     market_size: float = 200_000.0
     customers_ever: float = 2000.0
-    organic_leads: float = 400.0
-    wom_rate: float = 0.02
+    organic_customers: float = 120.0
+    wom_rate: float = 0.006
     conversion_probability: float = 0.3
     lead_time: float = 0.5
     channels: Mapping[str, Channel] = field(
@@ -325,16 +327,22 @@ def business_model(
     # ---- demand -------------------------------------------------------------
     const("market_size", p.market_size, "customers", "People who could ever become customers.")
     const(
-        "organic_leads", p.organic_leads, "customers/month", "Organic leads a month (full market)."
+        "organic_customers",
+        p.organic_customers,
+        "customers/month",
+        "New customers a month who find the business on their own (full market, average season).",
     )
     const(
-        "wom_rate", p.wom_rate, "1/month", "Leads brought by one customer a month (word of mouth)."
+        "wom_rate",
+        p.wom_rate,
+        "1/month",
+        "New customers one customer brings a month by word of mouth (full market, best service).",
     )
     const("conversion_probability", p.conversion_probability, "1", "Share of leads that buy.")
     const("lead_time", p.lead_time, "month", "Time from lead to decision.")
     const("spend_change", p.spend_change, "1", "Scenario: relative change of paid spend.")
     const("spend_change_from", p.spend_change_from, "month", "Scenario: month the spend changes.")
-    const("relax_market_from", NEVER, "month", "Analysis switch: no market saturation from then.")
+    const("relax_market_from", NEVER, "month", "Analysis switch: the market stops shrinking then.")
     const(
         "customers_ever",
         p.customers_ever,
@@ -353,9 +361,9 @@ def business_model(
         Auxiliary("seasonality", "seasonality_curve(time)", "1", "Seasonal demand factor."),
         Auxiliary(
             "saturation",
-            "if_then_else(time >= relax_market_from, 1, potential_market / market_size)",
+            "open_market / market_size",
             "1",
-            "Share of the market still open (1 when the market limit is relaxed).",
+            "Share of the market still open.",
         ),
         Auxiliary(
             "spend_factor",
@@ -371,6 +379,12 @@ def business_model(
         const(f"spend_{k}", ch.spend, "money/month", f"Planned monthly spend on {ch_name}.")
         const(f"cac_{k}", ch.cac, "money/customers", f"Cost of a new customer from {ch_name}.")
         const(f"elasticity_{k}", ch.elasticity, "1", f"Response of {ch_name} to spend.")
+        const(
+            f"spend_change_{k}",
+            0.0,
+            "1",
+            f"Scenario: relative change of spend on {ch_name} (on top of spend_change).",
+        )
         if spend_history is not None and ch_name in spend_history:
             series = list(spend_history[ch_name])
             lookups.append(
@@ -385,7 +399,9 @@ def business_model(
             )
             planned = f"spend_history_{k}(time)"
         else:
-            planned = f"spend_{k} * spend_factor"
+            planned = (
+                f"spend_{k} * max(spend_factor + spend_change_{k} * (time >= spend_change_from), 0)"
+            )
         aux.append(
             Auxiliary(f"planned_spend_{k}", planned, "money/month", f"Planned spend on {ch_name}.")
         )
@@ -425,7 +441,7 @@ def business_model(
             "leads_organic",
             "potential_market",
             "leads",
-            "organic_leads * demand_pull",
+            "organic_customers / conversion_probability * demand_pull",
             "customers/month",
             "Leads who find the business on their own.",
             non_negative=True,
@@ -434,7 +450,7 @@ def business_model(
             "leads_word_of_mouth",
             "potential_market",
             "leads",
-            "wom_rate * customers * service_quality * demand_pull",
+            "wom_rate * customers * service_quality * demand_pull / conversion_probability",
             "customers/month",
             "Leads referred by customers, more when service is good (Bass imitation).",
             non_negative=True,
@@ -458,8 +474,32 @@ def business_model(
             non_negative=True,
         ),
     ]
+    stocks.append(
+        Stock(
+            "open_market",
+            "potential_market",
+            "customers",
+            "The potential market as it limits demand: follows potential_market, and stops "
+            "shrinking from relax_market_from (to test whether market depletion binds).",
+        )
+    )
+    draining = [f"leads_from_{channel_key(ch)}" for ch in p.channels]
+    draining += ["leads_organic", "leads_word_of_mouth"]
+    flows.append(
+        Flow(
+            "open_market_change",
+            None,
+            "open_market",
+            f"(lost_leads - {' - '.join(draining)}) * (time < relax_market_from)",
+            "customers/month",
+            "The change of the potential market, until the market switch.",
+        )
+    )
     lead_flows = [f"leads_from_{channel_key(ch)}" for ch in p.channels]
-    lead_flows += ["leads_organic", "wom_rate * customers * demand_pull"]
+    lead_flows += [
+        "leads_organic",
+        "wom_rate * customers * demand_pull / conversion_probability",
+    ]
     stocks.append(
         Stock(
             "leads",
@@ -843,9 +883,7 @@ def business_model(
     stocks.append(Stock("cash", p.initial_cash, "money", "Money in the bank.", non_negative=False))
     aux += [
         Auxiliary("payroll", "staff * salary", "money/month", "Cost of the staff."),
-        Auxiliary(
-            "cogs", "(revenue + other_revenue) * cogs_share", "money/month", "Cost of goods sold."
-        ),
+        Auxiliary("cogs", "total_revenue * cogs_share", "money/month", "Cost of goods sold."),
         Auxiliary(
             "fixed_spending", "fixed_costs + payroll", "money/month", "Costs that do not scale."
         ),
@@ -869,10 +907,13 @@ def business_model(
             "1",
             "Share of planned marketing and hiring the cash allows (1 = no cut).",
         ),
-        Auxiliary("profit", "revenue + other_revenue - costs", "money/month", "Cash flow."),
+        Auxiliary(
+            "total_revenue", "revenue + other_revenue", "money/month", "All revenue a month."
+        ),
+        Auxiliary("profit", "total_revenue - costs", "money/month", "Cash flow."),
     ]
     flows += [
-        Flow("cash_in", None, "cash", "revenue + other_revenue", "money/month", "Money collected."),
+        Flow("cash_in", None, "cash", "total_revenue", "money/month", "Money collected."),
         Flow("cash_out", "cash", None, "costs", "money/month", "Costs paid."),
     ]
     return Model(

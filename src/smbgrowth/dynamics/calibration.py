@@ -237,8 +237,15 @@ class _Builder:
         self.estimates.append(Estimate(name, float(v), None, unit, "assumed", a.why, dist))
         return float(v)
 
-    def fixed(self, name: str, value: float, unit: str, basis: str) -> float:
-        self.estimates.append(Estimate(name, float(value), None, unit, "assumed", basis, None))
+    def fixed(
+        self,
+        name: str,
+        value: float,
+        unit: str,
+        basis: str,
+        source: Literal["data", "assumed"] = "assumed",
+    ) -> float:
+        self.estimates.append(Estimate(name, float(value), None, unit, source, basis, None))
         return float(value)
 
 
@@ -479,7 +486,11 @@ def calibrate(
             value, value_se = 0.0, math.nan
         value = b.data(f"order_value_{k}", value, value_se, "money/orders", "net revenue ÷ orders")
         share = b.fixed(
-            f"share_{k}", float(shares[seg]), "1", "share of new customers, last 12 months"
+            f"share_{k}",
+            float(shares[seg]),
+            "1",
+            "share of new customers, last 12 months",
+            source="data",
         )
         segments[seg] = Segment(share, churn, rate, value, initial=end_level)
         active_end[seg] = end_level
@@ -564,20 +575,24 @@ def calibrate(
         channels[ch] = Channel(spend=monthly, cac=cac, elasticity=elasticity)
 
     referral = [c for c in new_ch.columns if c.lower() in REFERRAL_CHANNELS]
-    organic = [c for c in new_ch.columns if c not in referral and c not in channels]
-    org = new_ch[organic].sum(axis=1).to_numpy(dtype=float) if organic else np.zeros(months)
-    org_rate, org_se = _ratio(org, recent_season * saturation * conv)
+    organic_channels = [c for c in new_ch.columns if c not in referral and c not in channels]
+    org = (
+        new_ch[organic_channels].sum(axis=1).to_numpy(dtype=float)
+        if organic_channels
+        else np.zeros(months)
+    )
+    org_rate, org_se = _ratio(org, recent_season * saturation)
     if not math.isfinite(org_rate):
         org_rate, org_se = 0.0, math.nan
-    organic_leads = b.data(
-        "organic_leads",
+    organic = b.data(
+        "organic_customers",
         org_rate,
         org_se,
         "customers/month",
-        f"new customers from {', '.join(organic) or 'no organic channel'} ÷ conversion",
+        f"new customers from {', '.join(organic_channels) or 'no organic channel'}",
     )
     ref = new_ch[referral].sum(axis=1).to_numpy(dtype=float) if referral else np.zeros(months)
-    wom, wom_se = _ratio(ref, active_mean_total * recent_season * saturation * conv)
+    wom, wom_se = _ratio(ref, active_mean_total * recent_season * saturation)
     if not math.isfinite(wom):
         wom, wom_se = 0.0, math.nan
     wom = b.data(
@@ -585,7 +600,7 @@ def calibrate(
         wom,
         wom_se,
         "1/month",
-        "referred new customers ÷ active customer-months ÷ conversion",
+        "referred new customers ÷ active customer-months",
     )
 
     # --- subscriptions ----------------------------------------------------------------
@@ -653,7 +668,13 @@ def calibrate(
         salary = b.fixed("salary", 4500.0, "money/(staff*month)", "not identified: 4,500 assumed")
     last_payroll = float(np.nanmean(payroll[-3:])) if np.isfinite(payroll[-3:]).any() else 0.0
     staff = max(round(last_payroll / salary), 1) if last_payroll > 0 else 1
-    b.fixed("planned_staff", float(staff), "staff", "payroll of the last 3 months ÷ salary")
+    b.fixed(
+        "planned_staff",
+        float(staff),
+        "staff",
+        "payroll of the last 3 months ÷ salary",
+        source="data" if salary_steps is not None else "assumed",
+    )
     if queue is not None:
         cap, cap_se, tau, tau_se = queue
         productivity = b.data(
@@ -747,7 +768,7 @@ def calibrate(
     params = BusinessParameters(
         market_size=market,
         customers_ever=totals_new,
-        organic_leads=organic_leads,
+        organic_customers=organic,
         wom_rate=wom,
         conversion_probability=conv,
         lead_time=lead_time,

@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from smbgrowth.errors import ConfigError
+from smbgrowth.yamlfile import load_model, validation_error
 
 __all__ = ["Hire", "Investment", "LatePayer", "Scenario", "load_scenario"]
 
@@ -72,25 +71,6 @@ class Scenario(_Strict):
     investments: list[Investment] = Field(default_factory=list)
 
 
-def _field_error(exc: pydantic.ValidationError, where: str) -> ConfigError:
-    # A misspelt key also makes the real one "missing": name the misspelling first.
-    errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    first = errors[0]
-    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"]).lstrip(".")
-    if first["type"] == "extra_forbidden":
-        items: dict[str, type[BaseModel]] = {
-            "late_payers": LatePayer,
-            "hires": Hire,
-            "investments": Investment,
-        }
-        model = items.get(str(first["loc"][0]), Scenario) if len(first["loc"]) > 1 else Scenario
-        known = ", ".join(model.model_fields)
-        message = f"unknown field {loc}; the fields there are {known}"
-    else:
-        message = f"field {loc or '(top level)'}: {first['msg']} (got {first.get('input')!r})"
-    return ConfigError(f"{where}: {message}".replace("\n", " "))
-
-
 def load_scenario(path: str | Path) -> Scenario:
     """Return the scenario described by a YAML file.
 
@@ -99,33 +79,9 @@ def load_scenario(path: str | Path) -> Scenario:
     ConfigError
         One line naming the file and the offending field.
     """
-    path = Path(path)
-    where = f"scenario file {path}"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{where} does not exist; check the path") from None
-    except OSError as exc:
-        raise ConfigError(f"{where} cannot be read: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None)
-        why = f" ({problem})" if problem else ""
-        raise ConfigError(f"{where} is not valid YAML{at}{why}; fix the syntax") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{where} must be a mapping with keys such as sales_change, late_payers, hires, "
-            "investments"
-        )
-    try:
-        return Scenario.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise _field_error(exc, where) from None
+    return load_model(
+        path, Scenario, "scenario file", "sales_change, late_payers, hires, investments"
+    )
 
 
 def _scenario(value: Scenario | Mapping[str, Any] | None) -> Scenario:
@@ -136,4 +92,4 @@ def _scenario(value: Scenario | Mapping[str, Any] | None) -> Scenario:
     try:
         return Scenario.model_validate(dict(value))
     except pydantic.ValidationError as exc:
-        raise _field_error(exc, "scenario") from None
+        raise validation_error(exc, "scenario", Scenario) from None
