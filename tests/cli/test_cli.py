@@ -203,6 +203,7 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "experiments",
         "cashflow",
         "reorder",
+        "simulation",
         "truth",
     }
     assert len(report["cashflow"]["periods"]) == 13
@@ -211,6 +212,8 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "checkout-redesign",
         "winback-email",
     ]
+    names = [s["name"] for s in report["simulation"]["scenarios"]]
+    assert names == ["baseline", "Support automation"]
     assert report["tables"]["orders"] > 0
     assert report["stage"]["stage"] in ("startup", "growth", "maturity", "renewal", "decline")
     return path

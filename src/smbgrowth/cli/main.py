@@ -508,6 +508,7 @@ def demo(
             tests = _demo_experiments(ws)
             cash_view = _demo_cash(ws, seed)
             plan = reorder_plan(ws)
+            growth = _demo_simulation(ws, seed)
         finally:
             ws.close()
     report: dict[str, Any] = {
@@ -527,6 +528,7 @@ def demo(
         "experiments": tests,
         "cashflow": cash_view,
         "reorder": [s.to_dict() for s in plan.reorder],
+        "simulation": growth,
         "truth": summary.truth,
     }
     if as_json:
@@ -573,6 +575,7 @@ def demo(
         out.console.print(f"  {row['sentence']}", soft_wrap=True, highlight=False)
     if len(due) > 8:
         out.console.print(f"  … and {len(due) - 8} more: smbgrowth inventory reorder")
+    simulate.print_simulation(out, growth)
     out.console.print(
         f"Next: smbgrowth kpis --list, smbgrowth cohorts, smbgrowth insights --workspace {path}"
     )
@@ -585,6 +588,24 @@ def _demo_cash(ws: Workspace, seed: int) -> dict[str, Any]:
     balance = opening_balance(ws)
     projection = project_cash(ws, balance.amount, weeks=13, as_of=balance.as_of, seed=seed)
     data: dict[str, Any] = projection.to_dict()
+    return data
+
+
+def _demo_simulation(ws: Workspace, seed: int) -> dict[str, Any]:
+    """Calibrate the growth model and compare the shipped support automation with the baseline."""
+    from smbgrowth.dynamics.calibration import calibrate_workspace
+    from smbgrowth.dynamics.projection import simulate_business
+    from smbgrowth.dynamics.scenarios import builtin_scenarios, load_scenario
+
+    calibration = calibrate_workspace(ws)
+    automation = load_scenario(builtin_scenarios()["support_automation"])
+    result = simulate_business(calibration, [automation], months=24, runs=500, seed=seed)
+    data = result.to_dict(fan=False)
+    data["calibration"] = {
+        "assumed": [e.name for e in calibration.assumed],
+        "fit": calibration.to_dict()["fit"],
+    }
+    data["currency"] = ws.reporting_currency
     return data
 
 
