@@ -33,6 +33,7 @@ KEYS = {
     "scenarios",
     "sensitivity",
     "calibration",
+    "clipped",
 }
 SCENARIO_KEYS = {
     "name",

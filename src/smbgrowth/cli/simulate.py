@@ -177,6 +177,12 @@ def print_simulation(out: Output, data: dict[str, Any]) -> None:
     if bars:
         listed = ", ".join(f"{b['name']} ({_money(b['swing'])})" for b in bars)
         out.console.print(f"Revenue is most sensitive to: {listed}.", highlight=False)
+    if data.get("clipped"):
+        listed = ", ".join(f"{k} {v:,}" for k, v in data["clipped"].items())
+        out.console.print(
+            f"[dim]flows cut to keep stocks from going negative (steps): {listed}[/]",
+            highlight=False,
+        )
     assumed = data["calibration"]["assumed"]
     if assumed:
         out.console.print(

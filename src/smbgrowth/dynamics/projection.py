@@ -89,7 +89,12 @@ class ScenarioOutcome:
 
 @dataclass(frozen=True)
 class BusinessSimulation:
-    """Baseline and scenarios: outcomes, fan charts, tornado data and the model used."""
+    """Baseline and scenarios: outcomes, fan charts, tornado data and the model used.
+
+    ``clipped`` counts, per flow, the steps (over all runs) in which the flow was
+    cut so that a stock that cannot go negative did not (e.g. work done limited
+    by the backlog there is).
+    """
 
     runs: int
     months: int
@@ -99,9 +104,10 @@ class BusinessSimulation:
     sensitivity: dict[str, list[SensitivityBar]]
     model: Model
     trajectories: pd.DataFrame
+    clipped: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self, *, fan: bool = True) -> dict[str, Any]:
-        """JSON-ready form: ``{"runs", "months", "scenarios": [...], "sensitivity"}``."""
+        """JSON-ready form: ``{"runs", "months", "scenarios": [...], "sensitivity", "clipped"}``."""
         return {
             "runs": self.runs,
             "months": self.months,
@@ -109,6 +115,7 @@ class BusinessSimulation:
             "deterministic": self.deterministic,
             "scenarios": [s.to_dict(fan=fan) for s in self.scenarios],
             "sensitivity": {k: [b.to_dict() for b in bars] for k, bars in self.sensitivity.items()},
+            "clipped": dict(self.clipped),
         }
 
 
@@ -308,6 +315,7 @@ def simulate_business(
         sensitivity=bars,
         model=model,
         trajectories=pd.concat(frames, ignore_index=True),
+        clipped={k: v for k, v in result.clipped.items() if v},
     )
 
 
