@@ -184,13 +184,13 @@ def simulate_business(
         draws = sample_constants(model, distributions, n, np.random.default_rng(seed))
     total = n * len(all_scenarios)
     overrides: dict[str, FloatArray | float] = {}
-    touched = set(draws) | {k for s in settings for k in s}
+    touched = set(draws) | {k for values in settings for k in values}
     for name in touched:
         column = np.empty(total)
-        for i, s in enumerate(settings):
+        for i, values in enumerate(settings):
             block = slice(i * n, (i + 1) * n)
-            if name in s:
-                column[block] = s[name]
+            if name in values:
+                column[block] = values[name]
             elif name in draws:
                 column[block] = draws[name]
             else:
