@@ -411,7 +411,7 @@ def export_xmile(
         File to write (UTF-8); ``None`` only returns the text.
     t_end, dt
         Simulation specs: the run goes from 0 to ``t_end`` with step ``dt``
-        (time unit: months).
+        (in the model's ``time_unit``; months when it has none).
     method
         Integration method recorded in the specs: ``"euler"`` or ``"rk4"``.
     """
@@ -431,7 +431,7 @@ def export_xmile(
         root,
         "sim_specs",
         method="Euler" if method == "euler" else "RK4",
-        time_units="Months",
+        time_units=(model.time_unit or "month").capitalize() + "s",
     )
     _sub(specs, "start", "0")
     _sub(specs, "stop", _number(float(t_end), "t_end"))
