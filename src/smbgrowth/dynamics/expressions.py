@@ -21,7 +21,7 @@ from __future__ import annotations
 import ast
 import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -80,12 +80,17 @@ _ALLOWED = (
 
 @dataclass(frozen=True)
 class CompiledEquation:
-    """An equation checked and turned into a function, with the names it reads."""
+    """An equation checked and turned into a function, with the names it reads.
+
+    ``tree`` is the checked syntax tree (a constant for a number equation), kept
+    for code generators such as :mod:`smbgrowth.dynamics.compiled`.
+    """
 
     owner: str
     text: str
     names: frozenset[str]
     evaluate: Evaluator
+    tree: ast.expr | None = field(default=None, compare=False, repr=False)
 
 
 def parse_equation(owner: str, text: str) -> ast.expr:
@@ -125,13 +130,15 @@ def compile_equation(
     """
     if isinstance(text, int | float) and not isinstance(text, bool):
         value = float(text)
-        return CompiledEquation(owner, repr(value), frozenset(), lambda ns: value)
+        return CompiledEquation(
+            owner, repr(value), frozenset(), lambda ns: value, ast.Constant(value)
+        )
     source = " ".join(str(text).split())
     tree = parse_equation(owner, source)
     names: set[str] = set()
     builder = _Builder(owner, source, frozenset(known), lookups, names)
     evaluate = builder.build(tree)
-    return CompiledEquation(owner, source, frozenset(names), evaluate)
+    return CompiledEquation(owner, source, frozenset(names), evaluate, tree)
 
 
 class _Builder:
