@@ -19,7 +19,15 @@ import typer
 from rich.table import Table
 
 from smbgrowth import __version__
-from smbgrowth.cli import cash, customers, experiments, forecasts, inventory, simulate
+from smbgrowth.cli import (
+    automate,
+    cash,
+    customers,
+    experiments,
+    forecasts,
+    inventory,
+    simulate,
+)
 from smbgrowth.cli.common import (
     JsonOpt,
     WorkspaceOpt,
@@ -642,6 +650,7 @@ forecasts.register(app)
 inventory.register(app)
 cash.register(app)
 simulate.register(app)
+automate.register(app)
 
 
 def run() -> None:

@@ -701,4 +701,12 @@ def _run_import(
         run(con, "ROLLBACK")
         raise
     ws.audit("import", {"import_id": import_id, "source": source, "files": [str(p) for p in paths]})
+    _emit_events(ws, started)
     return result
+
+
+def _emit_events(ws: Workspace, started: datetime) -> None:
+    """Tell the automation about new rows (only tables an enabled workflow listens to)."""
+    from smbgrowth.automation.triggers import emit_import_events
+
+    emit_import_events(ws, started)

@@ -310,6 +310,129 @@ SQLITE_MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX audit_log_at ON audit_log (at)",
         ),
     ),
+    Migration(
+        2,
+        "automation: workflows, runs, consent, suppression, sent log, tasks, approvals",
+        (
+            """CREATE TRIGGER audit_log_append_only_update BEFORE UPDATE ON audit_log
+               BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+            """CREATE TRIGGER audit_log_append_only_delete BEFORE DELETE ON audit_log
+               BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END""",
+            """CREATE TABLE workflow_versions (
+                name TEXT NOT NULL,
+                version TEXT NOT NULL,
+                definition TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (name, version)
+            )""",
+            """CREATE TABLE workflows (
+                name TEXT PRIMARY KEY,
+                version TEXT NOT NULL,
+                enabled INTEGER NOT NULL DEFAULT 0,
+                path TEXT,
+                updated_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE automation_runs (
+                run_id TEXT PRIMARY KEY,
+                workflow TEXT NOT NULL,
+                version TEXT NOT NULL,
+                trigger_key TEXT NOT NULL,
+                subject TEXT,
+                holdout INTEGER NOT NULL DEFAULT 0,
+                status TEXT NOT NULL,
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                detail TEXT
+            )""",
+            "CREATE INDEX automation_runs_workflow ON automation_runs (workflow, started_at)",
+            """CREATE TABLE sent_log (
+                idem_key TEXT PRIMARY KEY,
+                run_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                recipient TEXT,
+                status TEXT NOT NULL,
+                message_id TEXT,
+                at TEXT NOT NULL,
+                detail TEXT
+            )""",
+            "CREATE INDEX sent_log_recipient ON sent_log (recipient, at)",
+            """CREATE TABLE consent (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                email TEXT NOT NULL,
+                list TEXT NOT NULL,
+                granted INTEGER NOT NULL,
+                at TEXT NOT NULL,
+                source TEXT NOT NULL
+            )""",
+            "CREATE INDEX consent_email ON consent (email, list, id)",
+            """CREATE TABLE suppression (
+                email TEXT NOT NULL,
+                list TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                at TEXT NOT NULL,
+                PRIMARY KEY (email, list)
+            )""",
+            """CREATE TABLE tasks (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                idem_key TEXT NOT NULL UNIQUE,
+                run_id TEXT NOT NULL,
+                title TEXT NOT NULL,
+                assignee TEXT,
+                due_at TEXT,
+                created_at TEXT NOT NULL,
+                done_at TEXT
+            )""",
+            """CREATE TABLE approvals (
+                run_id TEXT NOT NULL,
+                step TEXT NOT NULL,
+                workflow TEXT NOT NULL,
+                prompt TEXT NOT NULL,
+                requested_at TEXT NOT NULL,
+                timeout_at TEXT NOT NULL,
+                default_outcome TEXT NOT NULL,
+                decision TEXT,
+                decided_at TEXT,
+                actor TEXT,
+                PRIMARY KEY (run_id, step)
+            )""",
+            """CREATE TABLE social_queue (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                idem_key TEXT NOT NULL UNIQUE,
+                run_id TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                text TEXT NOT NULL,
+                post_at TEXT NOT NULL,
+                status TEXT NOT NULL DEFAULT 'queued'
+            )""",
+            """CREATE TABLE customer_tags (
+                customer_id TEXT NOT NULL,
+                tag TEXT NOT NULL,
+                at TEXT NOT NULL,
+                PRIMARY KEY (customer_id, tag)
+            )""",
+            """CREATE TABLE customer_fields (
+                customer_id TEXT NOT NULL,
+                field TEXT NOT NULL,
+                value TEXT NOT NULL,
+                at TEXT NOT NULL,
+                PRIMARY KEY (customer_id, field)
+            )""",
+            """CREATE TABLE events (
+                event_id TEXT PRIMARY KEY,
+                source TEXT NOT NULL,
+                type TEXT NOT NULL,
+                payload TEXT NOT NULL,
+                received_at TEXT NOT NULL,
+                processed_at TEXT
+            )""",
+            "CREATE INDEX events_pending ON events (processed_at, received_at)",
+            """CREATE TABLE trigger_state (
+                key TEXT PRIMARY KEY,
+                value TEXT NOT NULL,
+                at TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 

@@ -1,0 +1,274 @@
+"""E-mail messages: templates with the customer's fields, unsubscribe links, sending once.
+
+Templates are Jinja2 in a sandbox: ``NAME.html`` (auto-escaped) and
+``NAME.txt`` from the workspace's ``templates/`` folder, else from the
+playbooks shipped with smbgrowth. Every marketing message carries a one-click
+unsubscribe link (RFC 8058: ``List-Unsubscribe`` with an HTTPS URL and
+``List-Unsubscribe-Post: List-Unsubscribe=One-Click``) whose token is signed
+with the workspace's key, and a ``Message-ID`` derived from the send's
+idempotency key, so a message has the same ID however often it is attempted.
+
+Sending: the sent log is checked first (a send recorded as sent is never
+repeated), the message is streamed to the server, the send is recorded as
+sent *before* the end-of-data mark that makes the server accept it, and the
+server's answer is read last. A crash can therefore never cause a second
+copy; 4xx answers raise :class:`TemporaryFailure` (retried with back-off),
+5xx answers :class:`PermanentFailure` (a refused recipient is suppressed).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formataddr, parseaddr
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import BaseLoader, TemplateNotFound, TemplateSyntaxError, UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+
+from smbgrowth.automation.config import AutomationConfig, signing_key
+from smbgrowth.automation.store import AutomationStore
+from smbgrowth.errors import WorkflowError
+
+__all__ = [
+    "PermanentFailure",
+    "Rendered",
+    "TemporaryFailure",
+    "message_id",
+    "read_unsubscribe_token",
+    "render",
+    "send_once",
+    "unsubscribe_token",
+]
+
+
+class TemporaryFailure(WorkflowError):
+    """The server said try later (4xx) or could not be reached: retry with back-off."""
+
+
+class PermanentFailure(WorkflowError):
+    """The server refused for good (5xx); ``recipient`` when the address itself is bad."""
+
+    def __init__(self, message: str, *, recipient: bool = False) -> None:
+        super().__init__(message)
+        self.recipient = recipient
+
+
+class _Loader(BaseLoader):
+    """Workspace templates first, then the shipped playbook templates."""
+
+    def __init__(self, workspace: Path) -> None:
+        self.folder = workspace / "templates"
+
+    def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
+        if "/" in template or "\\" in template or template.startswith("."):
+            raise TemplateNotFound(template)
+        own = self.folder / template
+        if own.is_file():
+            text = own.read_text(encoding="utf-8")
+            mtime = own.stat().st_mtime
+            return text, str(own), lambda: own.stat().st_mtime == mtime
+        shipped = resources.files("smbgrowth.automation") / "playbooks" / "templates" / template
+        if shipped.is_file():
+            return shipped.read_text(encoding="utf-8"), str(shipped), lambda: True
+        raise TemplateNotFound(template)
+
+
+def _environment(workspace: Path, html: bool) -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        loader=_Loader(workspace),
+        autoescape=html,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def unsubscribe_token(workspace: str | Path, email: str, mailing_list: str) -> str:
+    """A signed token naming an address and a list (no database lookup needed to verify)."""
+    body = f"{email.strip().lower()}\n{mailing_list}".encode()
+    mac = hmac.new(signing_key(workspace), body, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(body + b"\n" + mac).decode().rstrip("=")
+
+
+def read_unsubscribe_token(workspace: str | Path, token: str) -> tuple[str, str]:
+    """(email, list) of a valid token; WorkflowError for a forged or damaged one."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        email, mailing_list, _ = raw.split(b"\n", 2)
+        mac = raw[len(email) + len(mailing_list) + 2 :]
+    except (ValueError, TypeError):
+        raise WorkflowError("this unsubscribe link is damaged") from None
+    expected = hmac.new(
+        signing_key(workspace), email + b"\n" + mailing_list, hashlib.sha256
+    ).digest()[:16]
+    if not hmac.compare_digest(mac, expected):
+        raise WorkflowError("this unsubscribe link is not valid")
+    return email.decode(), mailing_list.decode()
+
+
+def message_id(idem_key: str, mail_from: str) -> str:
+    """A stable Message-ID for one send: the same key always gives the same ID."""
+    digest = hashlib.sha256(idem_key.encode()).hexdigest()[:32]
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "smbgrowth.local"
+    return f"<{digest}@{domain}>"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered message, ready to send."""
+
+    to: str
+    subject: str
+    text: str
+    html: str | None
+    unsubscribe_url: str | None
+
+
+def render(
+    workspace: str | Path,
+    config: AutomationConfig,
+    *,
+    template: str,
+    subject: str,
+    to: str,
+    context: dict[str, Any],
+    mailing_list: str,
+    marketing: bool,
+) -> Rendered:
+    """Render subject, text and HTML parts for one recipient (one-line errors)."""
+    workspace = Path(workspace)
+    text_env = _environment(workspace, html=False)
+    html_env = _environment(workspace, html=True)
+    address = parseaddr(text_env.from_string(to).render(**context))[1].strip().lower()
+    if "@" not in address:
+        raise WorkflowError(f"no e-mail address to send to (got {to!r} → {address!r})")
+    url = None
+    if marketing:
+        query = urlencode({"t": unsubscribe_token(workspace, address, mailing_list)})
+        url = f"{config.public_url.rstrip('/')}/unsubscribe?{query}"
+    values = {**context, "unsubscribe_url": url or ""}
+    try:
+        subject_text = " ".join(text_env.from_string(subject).render(**values).split())
+        text = text_env.get_template(f"{template}.txt").render(**values)
+        try:
+            html: str | None = html_env.get_template(f"{template}.html").render(**values)
+        except TemplateNotFound:
+            html = None
+    except TemplateNotFound as exc:
+        raise WorkflowError(
+            f"template {exc.name!r} not found in the workspace's templates/ folder or the "
+            "shipped playbooks"
+        ) from None
+    except (TemplateSyntaxError, UndefinedError) as exc:
+        raise WorkflowError(f"template {template!r}: {exc}") from None
+    return Rendered(address, subject_text, text, html, url)
+
+
+def build_message(rendered: Rendered, config: AutomationConfig, idem_key: str) -> EmailMessage:
+    """The MIME message: text and HTML alternatives, one-click unsubscribe headers."""
+    msg = EmailMessage()
+    name, address = parseaddr(config.mail_from)
+    msg["From"] = formataddr((name, address))
+    msg["To"] = rendered.to
+    msg["Subject"] = rendered.subject
+    msg["Message-ID"] = message_id(idem_key, config.mail_from)
+    msg["X-Smbgrowth-Key"] = idem_key
+    if rendered.unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{rendered.unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_content(rendered.text)
+    if rendered.html is not None:
+        msg.add_alternative(rendered.html, subtype="html")
+    return msg
+
+
+def _connect(config: AutomationConfig) -> smtplib.SMTP:
+    s = config.smtp
+    try:
+        if s.tls == "ssl":
+            server: smtplib.SMTP = smtplib.SMTP_SSL(
+                s.host, s.port, timeout=s.timeout, context=ssl.create_default_context()
+            )
+        else:
+            server = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            if s.tls == "starttls":
+                server.starttls(context=ssl.create_default_context())
+        if s.user:
+            server.login(s.user, s.password or "")
+    except (OSError, smtplib.SMTPException) as exc:
+        raise TemporaryFailure(f"cannot reach the mail server {s.host}:{s.port}: {exc}") from None
+    return server
+
+
+def _check(code: int, reply: bytes, what: str, *, recipient: bool = False) -> None:
+    """Raise for a refusal: 4xx temporary, 5xx permanent (the recipient's fault if so marked)."""
+    if 200 <= code < 400:
+        return
+    text = f"{what}: {code} {reply.decode(errors='replace')}"
+    if 400 <= code < 500:
+        raise TemporaryFailure(text)
+    raise PermanentFailure(text, recipient=recipient)
+
+
+def send_once(
+    store: AutomationStore,
+    config: AutomationConfig,
+    rendered: Rendered,
+    *,
+    idem_key: str,
+    run_id: str,
+) -> str:
+    """Send a message at most once per ``idem_key``; returns "sent" or "already sent"."""
+    status = store.sent_status(idem_key)
+    if status == "sent":
+        return "already sent"
+    msg = build_message(rendered, config, idem_key)
+    store.mark_sending(idem_key, run_id, "email", rendered.to, str(msg["Message-ID"]))
+    sender = parseaddr(config.mail_from)[1]
+    data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    server = _connect(config)
+    try:
+        try:
+            server.ehlo_or_helo_if_needed()
+            _check(*server.mail(sender), "MAIL FROM")
+            _check(*server.rcpt(rendered.to), "RCPT TO", recipient=True)
+            server.putcmd("data")
+            _check(*server.getreply(), "DATA")
+            # Dot-stuff the body and send it without the end-of-data mark.
+            body = data.replace(b"\r\n.", b"\r\n..")
+            if body.startswith(b"."):
+                body = b"." + body
+            if not body.endswith(b"\r\n"):
+                body += b"\r\n"
+            server.send(body)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryFailure(f"mail server connection failed: {exc}") from None
+        # From here on the server may accept the message: record it first.
+        store.mark_sent(idem_key)
+        try:
+            server.send(b".\r\n")
+            code, reply = server.getreply()
+        except (OSError, smtplib.SMTPException) as exc:
+            # The end-of-data mark may or may not have arrived: never risk a second copy.
+            store.mark_sent(idem_key, "sent", f"unconfirmed: {exc}")
+            return "sent"
+        try:
+            # 550/551/553 after the data: the mailbox does not exist or is not accepted.
+            _check(code, reply, "end of data", recipient=code in (550, 551, 553))
+        except WorkflowError as exc:
+            store.mark_sent(idem_key, "failed", str(exc))
+            raise
+        return "sent"
+    finally:
+        try:
+            server.quit()
+        except (OSError, smtplib.SMTPException):
+            server.close()
