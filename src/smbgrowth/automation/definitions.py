@@ -163,7 +163,16 @@ class MetricTrigger(_Strict):
 
 class Segment(_Strict):
     segment: str
-    on: Literal["enter", "exit"] = "enter"
+    when: Literal["enter", "exit"] = "enter"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        # YAML 1.1 reads the key ``on`` as true: accept it as ``when``.
+        if isinstance(data, dict) and (True in data or "on" in data):
+            data = dict(data)
+            data["when"] = data.pop(True, data.pop("on", None))
+        return data
 
 
 class SegmentTrigger(_Strict):

@@ -22,6 +22,7 @@ from smbgrowth.automation.definitions import (
     EventTrigger,
     IfStep,
     ScheduleTrigger,
+    SegmentTrigger,
     Step,
     WaitStep,
     WaitUntilStep,
@@ -209,8 +210,15 @@ def dry_run(
         store = AutomationStore.snapshot(workspace)
         try:
             pairs = [(workflow, workflow.version)]
-            # A first look at a segment only records its members: look twice from empty.
             dues = [d for _, d in due_condition_runs(workspace, store, pairs, now)][:limit]
+            if (
+                isinstance(t, SegmentTrigger)
+                and store.get_state(f"segment:{workflow.name}") is None
+            ):
+                notes.append(
+                    "the first check records who is in the segment; runs start with later "
+                    f"{'entries' if t.segment.when == 'enter' else 'exits'}"
+                )
         finally:
             store.close()
     store = AutomationStore.snapshot(workspace)

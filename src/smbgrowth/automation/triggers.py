@@ -276,7 +276,7 @@ def _segment_runs(
     before = set(state["members"]) if state["members"] is not None else None
     changes: dict[str, int] = state["changes"]
     if before is not None:
-        moved = members - before if t.segment.on == "enter" else before - members
+        moved = members - before if t.segment.when == "enter" else before - members
         found = _customers(ws, sorted(moved))
         for cid in sorted(moved):
             n = changes.get(cid, 0) + 1
@@ -287,8 +287,8 @@ def _segment_runs(
                 Due(
                     workflow,
                     version,
-                    f"{workflow.name}:segment:{cid}:{t.segment.on}:{n}",
-                    f"segment {t.segment.segment} {t.segment.on}",
+                    f"{workflow.name}:segment:{cid}:{t.segment.when}:{n}",
+                    f"segment {t.segment.segment} {t.segment.when}",
                     cid,
                     {"customer": customer, "segment": t.segment.segment},
                 ),
