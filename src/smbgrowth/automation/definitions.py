@@ -19,7 +19,7 @@ A workflow has a trigger, a list of steps and settings::
           template: invoice_overdue
           subject: "Invoice {{ invoice.invoice_id }} is overdue"
       - wait: {days: 7}
-      - if: {field: invoice.paid, equals: false}
+      - if: {field: invoice.amount, above: 500}
         then:
           - approval: {prompt: "Call {{ customer.name }}?", timeout_hours: 48, default: reject}
           - task: {title: "Call {{ customer.name }} about {{ invoice.invoice_id }}"}
@@ -433,12 +433,12 @@ class Workflow(_Strict):
     @property
     def version(self) -> str:
         """Content hash of the definition: runs execute the version they started with."""
-        text = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:12]
 
     def to_json(self) -> str:
-        """The definition as canonical JSON (stored with each version)."""
-        return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        """The definition as canonical JSON (stored with each version; what was written)."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        return json.dumps(data, sort_keys=True)
 
 
 def workflow_json_schema() -> dict[str, Any]:

@@ -178,8 +178,9 @@ def _stand_in_events(workspace: Path, workflow: Workflow, limit: int) -> list[Du
             row = {str(k): v for k, v in r.items()}
             customer = row if table == "customers" else customers.get(cid, {"customer_id": cid})
             kind = t.event.split(".")[0]
-            context = {"customer": customer_context(store, customer, time_zone),
-                       kind: {k: str(v) for k, v in r.items()}}  # fmt: skip
+            context: dict[str, Any] = {"customer": customer_context(store, customer, time_zone)}
+            if kind != "customer":  # as the worker does: the row is the customer itself
+                context[kind] = {k: str(v) for k, v in r.items()}
             out.append(Due(workflow, workflow.version, f"{workflow.name}:event:{r[key]}",
                            f"{t.event} {r[key]} (stand-in)", cid or None, context))  # fmt: skip
     finally:

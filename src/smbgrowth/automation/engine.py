@@ -196,22 +196,15 @@ def can_email(
 
 
 @DBOS.step()
-def _definition(workspace: str, name: str, version: str) -> str:
-    with AutomationStore(workspace) as store:
-        return store.workflow(name, version).to_json()
-
-
-@DBOS.step()
 def _audit(workspace: str, action: str, detail: dict[str, Any]) -> None:
-    with AutomationStore(workspace) as store:
+    with AutomationStore(workspace, migrate=False) as store:
         store.audit(f"automation.{action}", detail)
 
 
 @DBOS.step()
 def _set_status(workspace: str, run_id: str, status: str, detail: dict[str, Any]) -> None:
-    with AutomationStore(workspace) as store:
-        store.set_run_status(run_id, status, detail)
-        store.audit(f"automation.run_{status}", {"run_id": run_id, **detail})
+    with AutomationStore(workspace, migrate=False) as store:
+        store.set_run_status(run_id, status, detail, audit=True)
 
 
 @DBOS.step()
@@ -229,7 +222,7 @@ def _gate(workspace: str, run_id: str, definition: str, context: dict[str, Any])
     if wait == 0 and settings.rate_limit is not None:
         r = settings.rate_limit
         window = timedelta(hours=r.per_hours)
-        with AutomationStore(workspace) as store:
+        with AutomationStore(workspace, migrate=False) as store:
             if store.sends_by_workflow(workflow.name, now - window) >= r.count:
                 wait = window.total_seconds() / r.count
     return wait
@@ -257,8 +250,10 @@ def _send_email(
     step = _step_at(workflow, path)
     assert isinstance(step, EmailStep)
     config = load_config(workspace)
+    if workflow.settings.from_address:
+        config = config.model_copy(update={"mail_from": workflow.settings.from_address})
     idem_key = f"{run_id}:{path}:email"
-    with AutomationStore(workspace) as store:
+    with AutomationStore(workspace, migrate=False) as store:
         if store.sent_status(idem_key) == "sent":
             return {"status": "already sent"}
         rendered = render(
@@ -287,7 +282,17 @@ def _send_email(
             )  # fmt: skip
             return {"status": "skipped", "reason": reason, "to": rendered.to}
         try:
-            outcome = send_once(store, config, rendered, idem_key=idem_key, run_id=run_id)
+            outcome = send_once(
+                store,
+                config,
+                rendered,
+                idem_key=idem_key,
+                run_id=run_id,
+                kind="marketing" if workflow.kind == "marketing" else "email",
+                audit={"action": "automation.email_sent", "run_id": run_id, "step": path,
+                       "workflow": workflow.name, "to": rendered.to,
+                       "subject": rendered.subject},
+            )  # fmt: skip
         except PermanentFailure as exc:
             store.mark_sent(idem_key, "bounced" if exc.recipient else "failed", str(exc))
             if exc.recipient:
@@ -305,11 +310,6 @@ def _send_email(
                 {"run_id": run_id, "step": path, "workflow": workflow.name, "reason": str(exc)},
             )
             raise
-        store.audit(
-            "automation.email_sent",
-            {"run_id": run_id, "step": path, "workflow": workflow.name, "to": rendered.to,
-             "subject": rendered.subject, "outcome": outcome},
-        )  # fmt: skip
         return {"status": outcome, "to": rendered.to}
 
 
@@ -334,7 +334,7 @@ def _post(
 ) -> dict[str, Any]:
     """An HTTP call with an Idempotency-Key header; retried on 5xx and network errors."""
     idem_key = f"{run_id}:{path}:{kind}"
-    with AutomationStore(workspace) as store:
+    with AutomationStore(workspace, migrate=False) as store:
         if store.sent_status(idem_key) == "sent":
             return {"status": "already sent"}
         body = json.dumps(payload, sort_keys=True, default=str).encode()
@@ -373,7 +373,7 @@ def _record(
 
     customer = str(_lookup(context, "customer.customer_id") or "")
     idem_key = f"{run_id}:{path}"
-    with AutomationStore(workspace) as store:
+    with AutomationStore(workspace, migrate=False) as store:
         if isinstance(step, TaskStep):
             due = None
             if step.task.due_in_days is not None:
@@ -418,7 +418,7 @@ def _request_approval(
     assert isinstance(step, ApprovalStep)
     prompt = SandboxedEnvironment().from_string(step.approval.prompt).render(**context)
     timeout_at = now_iso(datetime.now(UTC) + timedelta(hours=step.approval.timeout_hours))
-    with AutomationStore(workspace) as store:
+    with AutomationStore(workspace, migrate=False) as store:
         store.request_approval(
             run_id, path, workflow.name, prompt, timeout_at, step.approval.default
         )
@@ -432,7 +432,7 @@ def _request_approval(
 
 @DBOS.step()
 def _decide(workspace: str, run_id: str, path: str, decision: str, actor: str) -> None:
-    with AutomationStore(workspace) as store:
+    with AutomationStore(workspace, migrate=False) as store:
         store.decide_approval(run_id, path, decision, actor)
         store.set_run_status(run_id, "running", {})
         store.audit(
@@ -465,7 +465,8 @@ def _execute(
     for i, step in enumerate(steps):
         path = f"{prefix}{i}"
         if isinstance(step, EmailStep):
-            while (delay := _gate(workspace, run_id, definition, context)) > 0:
+            gated = workflow.settings.send_window or workflow.settings.rate_limit
+            while gated and (delay := _gate(workspace, run_id, definition, context)) > 0:
                 DBOS.sleep(delay)
             outcomes[path] = _send_email(workspace, run_id, path, definition, context)
         elif isinstance(step, WaitStep):
@@ -520,14 +521,18 @@ def _wait_until(at: str, days: list[str], zone: str, context: dict[str, Any]) ->
 def run_workflow(
     workspace: str,
     run_id: str,
-    name: str,
+    definition: str,
     version: str,
     subject: str | None,
     context: dict[str, Any],
 ) -> dict[str, Any]:
-    """One run of one workflow version (the DBOS workflow; its ID is ``run_id``)."""
-    definition = _definition(workspace, name, version)
+    """One run of one workflow version (the DBOS workflow; its ID is ``run_id``).
+
+    The definition (the stored version's JSON) is part of the run's input, so
+    the run executes exactly the version it started with whatever is edited later.
+    """
     workflow = Workflow.model_validate_json(definition)
+    name = workflow.name
     if in_holdout(name, subject, workflow.settings.holdout):
         _set_status(workspace, run_id, "holdout", {"workflow": name, "subject": subject})
         return {"status": "holdout"}
@@ -554,23 +559,17 @@ def start_run(
     """Start a run (in the worker) once per ``run_id``; True if it is new."""
     with SetWorkflowID(run_id):
         DBOS.start_workflow(
-            run_workflow, str(store.workspace), run_id, workflow.name, version, subject, context
-        )
-    holdout = in_holdout(workflow.name, subject, workflow.settings.holdout)
-    new = store.record_run(run_id, workflow.name, version, trigger_key, subject, holdout)
-    if new:
-        store.audit(
-            "automation.triggered",
-            {"run_id": run_id, "workflow": workflow.name, "version": version,
-             "trigger": trigger_key, "subject": subject, "holdout": holdout},
+            run_workflow, str(store.workspace), run_id, workflow.to_json(), version, subject,
+            context,
         )  # fmt: skip
-    return new
+    holdout = in_holdout(workflow.name, subject, workflow.settings.holdout)
+    return store.record_trigger(run_id, workflow.name, version, trigger_key, subject, holdout)
 
 
 def send_approval(workspace: str | Path, run_id: str, step: str, approve: bool, actor: str) -> None:
     """Approve or reject a waiting step from another process (command line, web)."""
     decision = "approve" if approve else "reject"
-    with AutomationStore(workspace) as store:
+    with AutomationStore(workspace, migrate=False) as store:
         pending = [a for a in store.pending_approvals() if a["run_id"] == run_id]
         if not pending:
             raise WorkflowError(
@@ -590,7 +589,7 @@ def send_approval(workspace: str | Path, run_id: str, step: str, approve: bool, 
         )
     finally:
         client.destroy()
-    with AutomationStore(workspace) as store:
+    with AutomationStore(workspace, migrate=False) as store:
         store.audit(
             "automation.approval_sent",
             {"run_id": run_id, "step": step, "decision": decision},

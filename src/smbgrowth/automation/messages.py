@@ -19,6 +19,7 @@ copy; 4xx answers raise :class:`TemporaryFailure` (retried with back-off),
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import smtplib
@@ -82,7 +83,10 @@ class _Loader(BaseLoader):
         raise TemplateNotFound(template)
 
 
+@functools.lru_cache(maxsize=32)
 def _environment(workspace: Path, html: bool) -> SandboxedEnvironment:
+    """One sandboxed environment per workspace and kind (templates compile once, reload on
+    change)."""
     return SandboxedEnvironment(
         loader=_Loader(workspace),
         autoescape=html,
@@ -225,13 +229,19 @@ def send_once(
     *,
     idem_key: str,
     run_id: str,
+    kind: str = "email",
+    audit: dict[str, Any] | None = None,
 ) -> str:
-    """Send a message at most once per ``idem_key``; returns "sent" or "already sent"."""
+    """Send a message at most once per ``idem_key``; returns "sent" or "already sent".
+
+    ``kind`` is recorded in the sent log (``marketing`` sends count towards frequency
+    caps); ``audit`` is written to the audit log in the same transaction as "sent".
+    """
     status = store.sent_status(idem_key)
     if status == "sent":
         return "already sent"
     msg = build_message(rendered, config, idem_key)
-    store.mark_sending(idem_key, run_id, "email", rendered.to, str(msg["Message-ID"]))
+    store.mark_sending(idem_key, run_id, kind, rendered.to, str(msg["Message-ID"]))
     sender = parseaddr(config.mail_from)[1]
     data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
     server = _connect(config)
@@ -252,7 +262,7 @@ def send_once(
         except (OSError, smtplib.SMTPException) as exc:
             raise TemporaryFailure(f"mail server connection failed: {exc}") from None
         # From here on the server may accept the message: record it first.
-        store.mark_sent(idem_key)
+        store.mark_sent(idem_key, audit=audit)
         try:
             server.send(b".\r\n")
             code, reply = server.getreply()

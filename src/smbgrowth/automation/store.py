@@ -53,7 +53,7 @@ class RunRecord:
 class AutomationStore:
     """Read and write the automation tables of one workspace (see the module doc)."""
 
-    def __init__(self, workspace: str | Path) -> None:
+    def __init__(self, workspace: str | Path, *, migrate: bool = True) -> None:
         from smbgrowth.data.workspace import SQLITE_FILE
 
         self.workspace = Path(workspace)
@@ -64,9 +64,13 @@ class AutomationStore:
             )
         self.con = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.con.row_factory = sqlite3.Row
-        self.con.execute("PRAGMA journal_mode=WAL")
         self.con.execute("PRAGMA busy_timeout=30000")
-        migrate_sqlite(self.con)
+        if migrate:
+            self.con.execute("PRAGMA journal_mode=WAL")
+            migrate_sqlite(self.con)
+        # WAL with NORMAL sync survives a crashed process (only a power cut can lose the
+        # last commits); the sent log's guarantees are about crashed processes.
+        self.con.execute("PRAGMA synchronous=NORMAL")
 
     @classmethod
     def snapshot(cls, workspace: str | Path) -> AutomationStore:
@@ -228,15 +232,39 @@ class AutomationStore:
         )
         return cur.rowcount == 1
 
+    def record_trigger(
+        self,
+        run_id: str,
+        workflow: str,
+        version: str,
+        trigger_key: str,
+        subject: str | None,
+        holdout: bool,
+    ) -> bool:
+        """Index a run and audit its trigger in one transaction; False if it already exists."""
+        with self.transaction():
+            new = self.record_run(run_id, workflow, version, trigger_key, subject, holdout)
+            if new:
+                self.audit(
+                    "automation.triggered",
+                    {"run_id": run_id, "workflow": workflow, "version": version,
+                     "trigger": trigger_key, "subject": subject, "holdout": holdout},
+                )  # fmt: skip
+        return new
+
     def set_run_status(
-        self, run_id: str, status: str, detail: dict[str, Any] | None = None
+        self, run_id: str, status: str, detail: dict[str, Any] | None = None, *, audit: bool = False
     ) -> None:
+        """Set a run's status (and, with ``audit``, log it in the same transaction)."""
         finished = now_iso() if status in ("done", "failed", "holdout", "cancelled") else None
-        self.con.execute(
-            "UPDATE automation_runs SET status = ?, finished_at = coalesce(?, finished_at),"
-            " detail = ? WHERE run_id = ?",
-            (status, finished, json.dumps(detail or {}, default=str), run_id),
-        )
+        with self.transaction():
+            self.con.execute(
+                "UPDATE automation_runs SET status = ?, finished_at = coalesce(?, finished_at),"
+                " detail = ? WHERE run_id = ?",
+                (status, finished, json.dumps(detail or {}, default=str), run_id),
+            )
+            if audit:
+                self.audit(f"automation.run_{status}", {"run_id": run_id, **(detail or {})})
 
     def runs(
         self, workflow: str | None = None, *, status: str | None = None, limit: int = 100
@@ -290,16 +318,28 @@ class AutomationStore:
             (idem_key, run_id, kind, recipient, message_id, now_iso()),
         )
 
-    def mark_sent(self, idem_key: str, status: str = "sent", detail: str | None = None) -> None:
-        self.con.execute(
-            "UPDATE sent_log SET status = ?, at = ?, detail = ? WHERE idem_key = ?",
-            (status, now_iso(), detail, idem_key),
-        )
+    def mark_sent(
+        self,
+        idem_key: str,
+        status: str = "sent",
+        detail: str | None = None,
+        *,
+        audit: dict[str, Any] | None = None,
+    ) -> None:
+        """Record an effect's outcome (and, with ``audit``, its audit entry, atomically)."""
+        with self.transaction():
+            self.con.execute(
+                "UPDATE sent_log SET status = ?, at = ?, detail = ? WHERE idem_key = ?",
+                (status, now_iso(), detail, idem_key),
+            )
+            if audit is not None:
+                entry = dict(audit)
+                self.audit(str(entry.pop("action", "automation.effect")), entry)
 
     def sends_to(self, recipient: str, since: datetime) -> int:
-        """Marketing sends to a recipient since a time (for frequency caps)."""
+        """Marketing e-mails sent to a recipient since a time (for frequency caps)."""
         row = self.con.execute(
-            "SELECT count(*) AS n FROM sent_log WHERE recipient = ? AND kind = 'email'"
+            "SELECT count(*) AS n FROM sent_log WHERE recipient = ? AND kind = 'marketing'"
             " AND status = 'sent' AND at >= ?",
             (recipient.lower(), now_iso(since)),
         ).fetchone()
@@ -469,9 +509,16 @@ class AutomationStore:
         return [dict(r) | {"payload": json.loads(r["payload"])} for r in rows]
 
     def mark_event_processed(self, event_id: str) -> None:
-        self.con.execute(
-            "UPDATE events SET processed_at = ? WHERE event_id = ?", (now_iso(), event_id)
-        )
+        self.mark_events_processed([event_id])
+
+    def mark_events_processed(self, event_ids: list[str]) -> None:
+        """Close events whose runs have all been started (one transaction)."""
+        at = now_iso()
+        with self.transaction():
+            self.con.executemany(
+                "UPDATE events SET processed_at = ? WHERE event_id = ?",
+                [(at, e) for e in event_ids],
+            )
 
     def get_state(self, key: str) -> Any:
         row = self.con.execute("SELECT value FROM trigger_state WHERE key = ?", (key,)).fetchone()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from smbgrowth.automation.config import load_config
 from smbgrowth.automation.engine import dbos_config, start_run
 from smbgrowth.automation.store import AutomationStore
 from smbgrowth.automation.triggers import (
+    _event_customer,
     due_condition_runs,
     due_event_runs,
     due_schedule_runs,
@@ -50,7 +52,6 @@ class Worker:
         self.stop = threading.Event()
         self._lock: IO[str] | None = None
         self._last_conditions: datetime | None = None
-        self._lookup_cache: dict[str, dict[str, Any]] = {}
 
     def __enter__(self) -> Worker:
         from dbos import DBOS
@@ -73,7 +74,17 @@ class Worker:
         # Register the workflow functions, then launch (this recovers in-flight runs).
         import smbgrowth.automation.engine  # noqa: F401
 
-        DBOS(config=dbos_config(self.workspace))
+        config = dbos_config(self.workspace)
+        url = str(config.get("system_database_url", ""))
+        if url.startswith("sqlite:///"):
+            # Write-ahead logging: a commit costs a quarter of the default's, and readers
+            # (the command line asking for a run's state) never block the worker.
+            con = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=30)
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+            finally:
+                con.close()
+        DBOS(config=config)
         DBOS.launch()
         self.store.audit("automation.worker_started", {"pid": os.getpid()}, actor="worker")
         return self
@@ -82,44 +93,82 @@ class Worker:
         from dbos import DBOS
 
         try:
-            DBOS.destroy()
+            # Let steps in flight finish (a few seconds); unfinished runs resume on restart.
+            DBOS.destroy(workflow_completion_timeout_sec=5)
         finally:
             self.store.close()
             if self._lock is not None:
                 fcntl.flock(self._lock, fcntl.LOCK_UN)
                 self._lock.close()
 
-    def _customer_lookup(self) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
-        """Find a customer in the workspace by id or e-mail (best effort; cached per poll)."""
-        cache = self._lookup_cache
+    def _customer_lookup(self) -> tuple[Callable[[dict[str, Any]], dict[str, Any] | None], Any]:
+        """Find customers by id or e-mail in the workspace (one read-only connection per poll).
+
+        Returns the lookup and a function that closes the connection. When the
+        business database is busy (an import holds it), events keep their own fields.
+        """
+        cache: dict[str, dict[str, Any]] = {}
+        state: dict[str, Any] = {}
+
+        def connection() -> Any:
+            if "con" not in state:
+                try:
+                    import duckdb
+
+                    state["con"] = duckdb.connect(
+                        str(self.workspace / "business.duckdb"), read_only=True
+                    )
+                except Exception as exc:  # locked by a writer: use the events' own fields
+                    self.log(f"customer details not read (workspace busy): {exc}")
+                    state["con"] = None
+            return state["con"]
 
         def lookup(customer: dict[str, Any]) -> dict[str, Any] | None:
             key = str(customer.get("customer_id") or customer.get("email") or "")
             if not key:
                 return None
-            if key in cache:
-                return cache[key]
-            found = None
-            try:
-                import duckdb
-
-                con = duckdb.connect(str(self.workspace / "business.duckdb"), read_only=True)
-                try:
-                    row = con.execute(
+            if key not in cache:
+                con = connection()
+                found: dict[str, Any] = {}
+                if con is not None:
+                    frame = con.execute(
                         "SELECT * FROM customers WHERE customer_id = ? OR lower(email) = lower(?)"
                         " LIMIT 1",
                         [key, key],
                     ).df()
-                finally:
-                    con.close()
-                if len(row):
-                    found = {str(k): v for k, v in row.iloc[0].to_dict().items()}
-            except Exception:  # the workspace is busy (an import): use the event's own fields
-                found = None
-            cache[key] = found or {}
-            return found
+                    if len(frame):
+                        found = {str(k): v for k, v in frame.iloc[0].to_dict().items()}
+                cache[key] = found
+            return cache[key] or None
 
-        return lookup
+        def prefetch(customers: list[dict[str, Any]]) -> None:
+            """Read many customers in one query (the events of one poll)."""
+            keys = sorted(
+                {str(c.get("customer_id") or c.get("email") or "") for c in customers} - {""}
+            )
+            con = connection() if keys else None
+            if con is None:
+                return
+            frame = con.execute(
+                "SELECT * FROM customers WHERE customer_id IN (SELECT unnest(?))"
+                " OR lower(email) IN (SELECT lower(unnest(?)))",
+                [keys, keys],
+            ).df()
+            for row in frame.to_dict("records"):
+                found = {str(k): v for k, v in row.items()}
+                cache[str(found.get("customer_id"))] = found
+                if found.get("email"):
+                    cache[str(found["email"])] = found
+                    cache[str(found["email"]).lower()] = found
+            for key in keys:
+                cache.setdefault(key, {})
+
+        def close() -> None:
+            if state.get("con") is not None:
+                state["con"].close()
+
+        lookup.prefetch = prefetch  # type: ignore[attr-defined]
+        return lookup, close
 
     def poll(self, now: datetime | None = None) -> int:
         """One round: events, schedules and (when due) conditions -> runs. Returns runs started."""
@@ -127,17 +176,24 @@ class Worker:
         store = self.store
         workflows = store.enabled_workflows()
         started = 0
-        self._lookup_cache = {}
         time_zone = str(store.get_state("workspace_time_zone") or "UTC")
         events = store.pending_events()
         if events:
-            lookup = self._customer_lookup()
-            for event_id, due in due_event_runs(store, workflows, events, lookup, time_zone):
-                if due is None:
-                    store.mark_event_processed(event_id)
-                    continue
-                started += start_run(store, due.workflow, due.version, due.run_id,
-                                     due.trigger_key, due.subject, due.context)  # fmt: skip
+            lookup, close = self._customer_lookup()
+            try:
+                getattr(lookup, "prefetch", lambda _: None)(
+                    [_event_customer(e["payload"]) for e in events]
+                )
+                done: list[str] = []
+                for event_id, due in due_event_runs(store, workflows, events, lookup, time_zone):
+                    if due is None:
+                        done.append(event_id)
+                        continue
+                    started += start_run(store, due.workflow, due.version, due.run_id,
+                                         due.trigger_key, due.subject, due.context)  # fmt: skip
+                store.mark_events_processed(done)
+            finally:
+                close()
         for key, due in due_schedule_runs(store, workflows, now):
             started += start_run(store, due.workflow, due.version, due.run_id, due.trigger_key,
                                  due.subject, due.context)  # fmt: skip
