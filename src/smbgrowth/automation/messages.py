@@ -25,14 +25,17 @@ import hmac
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formataddr, parseaddr
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from jinja2 import BaseLoader, TemplateNotFound, TemplateSyntaxError, UndefinedError
+from jinja2 import BaseLoader, Template, TemplateNotFound, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 from smbgrowth.automation.config import AutomationConfig, signing_key
@@ -95,6 +98,12 @@ def _environment(workspace: Path, html: bool) -> SandboxedEnvironment:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _inline(workspace: Path, source: str) -> Template:
+    """A compiled one-line template (subject, recipient), compiled once."""
+    return _environment(workspace, html=False).from_string(source)
+
+
 def unsubscribe_token(workspace: str | Path, email: str, mailing_list: str) -> str:
     """A signed token naming an address and a list (no database lookup needed to verify)."""
     body = f"{email.strip().lower()}\n{mailing_list}".encode()
@@ -151,7 +160,11 @@ def render(
     workspace = Path(workspace)
     text_env = _environment(workspace, html=False)
     html_env = _environment(workspace, html=True)
-    address = parseaddr(text_env.from_string(to).render(**context))[1].strip().lower()
+    try:
+        recipient = _inline(workspace, to).render(**context)
+    except (TemplateSyntaxError, UndefinedError) as exc:
+        raise WorkflowError(f"recipient {to!r}: {exc}") from None
+    address = parseaddr(recipient)[1].strip().lower()
     if "@" not in address:
         raise WorkflowError(f"no e-mail address to send to (got {to!r} → {address!r})")
     url = None
@@ -160,7 +173,7 @@ def render(
         url = f"{config.public_url.rstrip('/')}/unsubscribe?{query}"
     values = {**context, "unsubscribe_url": url or ""}
     try:
-        subject_text = " ".join(text_env.from_string(subject).render(**values).split())
+        subject_text = " ".join(_inline(workspace, subject).render(**values).split())
         text = text_env.get_template(f"{template}.txt").render(**values)
         try:
             html: str | None = html_env.get_template(f"{template}.html").render(**values)
@@ -176,21 +189,25 @@ def render(
     return Rendered(address, subject_text, text, html, url)
 
 
-def build_message(rendered: Rendered, config: AutomationConfig, idem_key: str) -> EmailMessage:
+def build_message(rendered: Rendered, config: AutomationConfig, idem_key: str) -> Message:
     """The MIME message: text and HTML alternatives, one-click unsubscribe headers."""
-    msg = EmailMessage()
+    text = MIMEText(rendered.text, "plain", "utf-8")
+    if rendered.html is not None:
+        msg: Message = MIMEMultipart("alternative")
+        msg.attach(text)
+        msg.attach(MIMEText(rendered.html, "html", "utf-8"))
+    else:
+        msg = text
     name, address = parseaddr(config.mail_from)
-    msg["From"] = formataddr((name, address))
+    msg["From"] = formataddr((str(Header(name, "utf-8")) if name else "", address))
     msg["To"] = rendered.to
-    msg["Subject"] = rendered.subject
+    msg["Subject"] = Header(rendered.subject, "utf-8").encode()
+    msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id(idem_key, config.mail_from)
     msg["X-Smbgrowth-Key"] = idem_key
     if rendered.unsubscribe_url:
         msg["List-Unsubscribe"] = f"<{rendered.unsubscribe_url}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(rendered.text)
-    if rendered.html is not None:
-        msg.add_alternative(rendered.html, subtype="html")
     return msg
 
 
@@ -243,7 +260,7 @@ def send_once(
     msg = build_message(rendered, config, idem_key)
     store.mark_sending(idem_key, run_id, kind, rendered.to, str(msg["Message-ID"]))
     sender = parseaddr(config.mail_from)[1]
-    data = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+    data = msg.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     server = _connect(config)
     try:
         try:
