@@ -1,5 +1,5 @@
 """Automation commands: ``smbgrowth automate validate | dry-run | enable | disable | list |
-worker | approvals | approve | history | unsubscribe | schema``."""
+worker | approvals | approve | history | unsubscribe | consent | schema``."""
 
 from __future__ import annotations
 
@@ -357,6 +357,38 @@ def unsubscribe(
         return
     where = "every list" if mailing_list == "*" else f"the {mailing_list} list"
     out.console.print(f"{email} will get no more e-mail from {where}.")
+
+
+@automate_app.command("consent")
+def consent(
+    email: Annotated[str, typer.Argument(help="The contact's address.")],
+    mailing_list: Annotated[
+        str, typer.Option("--list", help="Mailing list; default: every list (*).")
+    ] = "*",
+    withdraw: Annotated[bool, typer.Option("--withdraw", help="Record a withdrawal.")] = False,
+    source: Annotated[
+        str, typer.Option("--source", help="Where the consent was given (form, phone...).")
+    ] = "cli",
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record that a contact gave (or withdrew) marketing consent; the latest record wins."""
+    from smbgrowth.automation.store import AutomationStore
+
+    out = Output(as_json)
+    with one_line_errors(out):
+        if "@" not in email:
+            raise WorkflowError(f"{email!r} is not an e-mail address")
+        with AutomationStore(_workspace(workspace)) as store:
+            store.record_consent(email, mailing_list, not withdraw, source)
+    data = {"email": email.strip().lower(), "list": mailing_list, "granted": not withdraw}
+    if as_json:
+        out.json(data)
+        return
+    state = "withdrawn" if withdraw else "granted"
+    out.console.print(
+        f"Consent {state} for {email} ({'every list' if mailing_list == '*' else mailing_list})."
+    )
 
 
 @automate_app.command("schema")
