@@ -579,6 +579,9 @@ def send_approval(workspace: str | Path, run_id: str, step: str, approve: bool, 
             step = str(pending[0]["step"])
         elif step not in {str(a["step"]) for a in pending}:
             raise WorkflowError(f"run {run_id!r} is not waiting at step {step!r}")
+        # First decision wins: a second, conflicting one is refused, not silently dropped.
+        if not store.decide_approval(run_id, step, decision, actor):
+            raise WorkflowError(f"run {run_id!r} step {step} has already been decided")
     client = DBOSClient(system_database_url=dbos_url(workspace), application_name=APP_NAME)
     try:
         client.send(
@@ -587,6 +590,16 @@ def send_approval(workspace: str | Path, run_id: str, step: str, approve: bool, 
             topic=f"approval:{step}",
             idempotency_key=f"{run_id}:{step}:decision",
         )
+    except Exception as exc:  # the run never heard of it: undo the recorded decision
+        with AutomationStore(workspace, migrate=False) as store:
+            store.con.execute(
+                "UPDATE approvals SET decision = NULL, decided_at = NULL, actor = NULL"
+                " WHERE run_id = ? AND step = ?",
+                (run_id, step),
+            )
+        raise WorkflowError(
+            f"the decision could not be delivered to run {run_id!r}: {exc}"
+        ) from None
     finally:
         client.destroy()
     with AutomationStore(workspace, migrate=False) as store:

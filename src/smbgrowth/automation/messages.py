@@ -8,11 +8,10 @@ unsubscribe link (RFC 8058: ``List-Unsubscribe`` with an HTTPS URL and
 with the workspace's key, and a ``Message-ID`` derived from the send's
 idempotency key, so a message has the same ID however often it is attempted.
 
-Sending: the sent log is checked first (a send recorded as sent is never
-repeated), the message is streamed to the server, the send is recorded as
-sent *before* the end-of-data mark that makes the server accept it, and the
-server's answer is read last. A crash can therefore never cause a second
-copy; 4xx answers raise :class:`TemporaryFailure` (retried with back-off),
+Sending: a send recorded as sent is never repeated; otherwise the message
+goes into the outbox once and the mailer process
+(:mod:`smbgrowth.automation.mailer`) delivers it and records the server's
+answer. 4xx answers raise :class:`TemporaryFailure` (retried with back-off),
 5xx answers :class:`PermanentFailure` (a refused recipient is suppressed).
 """
 
@@ -24,6 +23,7 @@ import hashlib
 import hmac
 import smtplib
 import ssl
+import time
 from dataclasses import dataclass
 from email.header import Header
 from email.message import Message
@@ -229,16 +229,6 @@ def _connect(config: AutomationConfig) -> smtplib.SMTP:
     return server
 
 
-def _check(code: int, reply: bytes, what: str, *, recipient: bool = False) -> None:
-    """Raise for a refusal: 4xx temporary, 5xx permanent (the recipient's fault if so marked)."""
-    if 200 <= code < 400:
-        return
-    text = f"{what}: {code} {reply.decode(errors='replace')}"
-    if 400 <= code < 500:
-        raise TemporaryFailure(text)
-    raise PermanentFailure(text, recipient=recipient)
-
-
 def send_once(
     store: AutomationStore,
     config: AutomationConfig,
@@ -248,54 +238,44 @@ def send_once(
     run_id: str,
     kind: str = "email",
     audit: dict[str, Any] | None = None,
+    wait_seconds: float = 120.0,
 ) -> str:
-    """Send a message at most once per ``idem_key``; returns "sent" or "already sent".
+    """Send a message at most once per ``idem_key`` through the mailer; "sent" or "already sent".
 
-    ``kind`` is recorded in the sent log (``marketing`` sends count towards frequency
-    caps); ``audit`` is written to the audit log in the same transaction as "sent".
+    The message goes into the outbox (once); the mailer process delivers it and
+    records the outcome, which this waits for. ``kind`` is recorded in the sent log
+    (``marketing`` sends count towards frequency caps); ``audit`` is written by the
+    mailer in the same transaction as "sent". Raises :class:`TemporaryFailure` for a
+    deferral (or when nothing happened within ``wait_seconds``) and
+    :class:`PermanentFailure` for a refusal.
     """
-    status = store.sent_status(idem_key)
-    if status == "sent":
+    if store.sent_status(idem_key) == "sent":
         return "already sent"
-    msg = build_message(rendered, config, idem_key)
-    store.mark_sending(idem_key, run_id, kind, rendered.to, str(msg["Message-ID"]))
-    sender = parseaddr(config.mail_from)[1]
-    data = msg.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-    server = _connect(config)
-    try:
-        try:
-            server.ehlo_or_helo_if_needed()
-            _check(*server.mail(sender), "MAIL FROM")
-            _check(*server.rcpt(rendered.to), "RCPT TO", recipient=True)
-            server.putcmd("data")
-            _check(*server.getreply(), "DATA")
-            # Dot-stuff the body and send it without the end-of-data mark.
-            body = data.replace(b"\r\n.", b"\r\n..")
-            if body.startswith(b"."):
-                body = b"." + body
-            if not body.endswith(b"\r\n"):
-                body += b"\r\n"
-            server.send(body)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise TemporaryFailure(f"mail server connection failed: {exc}") from None
-        # From here on the server may accept the message: record it first.
-        store.mark_sent(idem_key, audit=audit)
-        try:
-            server.send(b".\r\n")
-            code, reply = server.getreply()
-        except (OSError, smtplib.SMTPException) as exc:
-            # The end-of-data mark may or may not have arrived: never risk a second copy.
-            store.mark_sent(idem_key, "sent", f"unconfirmed: {exc}")
+    state = store.outbox_state(idem_key)
+    if state is None:
+        msg = build_message(rendered, config, idem_key)
+        data = msg.as_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        store.queue_mail(
+            idem_key,
+            run_id,
+            kind,
+            parseaddr(config.mail_from)[1],
+            rendered.to,
+            str(msg["Message-ID"]),
+            data,
+            audit,
+        )
+    elif state[0] == "deferred":
+        store.requeue_mail(idem_key)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        status, error = store.outbox_state(idem_key) or ("queued", None)
+        if status == "done":
             return "sent"
-        try:
-            # 550/551/553 after the data: the mailbox does not exist or is not accepted.
-            _check(code, reply, "end of data", recipient=code in (550, 551, 553))
-        except WorkflowError as exc:
-            store.mark_sent(idem_key, "failed", str(exc))
-            raise
-        return "sent"
-    finally:
-        try:
-            server.quit()
-        except (OSError, smtplib.SMTPException):
-            server.close()
+        if status == "deferred":
+            raise TemporaryFailure(error or "the mail server deferred the message")
+        if status in ("bounced", "failed"):
+            raise PermanentFailure(error or status, recipient=status == "bounced")
+        if time.monotonic() > deadline:
+            raise TemporaryFailure("the mailer has not delivered the message yet")
+        time.sleep(0.01)

@@ -336,6 +336,45 @@ class AutomationStore:
                 entry = dict(audit)
                 self.audit(str(entry.pop("action", "automation.effect")), entry)
 
+    def queue_mail(
+        self,
+        idem_key: str,
+        run_id: str,
+        kind: str,
+        sender: str,
+        recipient: str,
+        message_id: str,
+        message: bytes,
+        audit: dict[str, Any] | None,
+    ) -> None:
+        """Put a message in the outbox and the sent log as "sending" (once per key)."""
+        at = now_iso()
+        with self.transaction() as con:
+            con.execute(
+                "INSERT INTO sent_log VALUES (?, ?, ?, ?, 'sending', ?, ?, NULL)"
+                " ON CONFLICT (idem_key) DO NOTHING",
+                (idem_key, run_id, kind, recipient, message_id, at),
+            )
+            con.execute(
+                "INSERT INTO outbox VALUES (?, ?, ?, ?, ?, 'queued', NULL, NULL, ?, ?)"
+                " ON CONFLICT (idem_key) DO NOTHING",
+                (idem_key, sender, recipient, message,
+                 None if audit is None else json.dumps(audit, default=str), at, at),
+            )  # fmt: skip
+
+    def outbox_state(self, idem_key: str) -> tuple[str, str | None] | None:
+        row = self.con.execute(
+            "SELECT status, error FROM outbox WHERE idem_key = ?", (idem_key,)
+        ).fetchone()
+        return None if row is None else (str(row["status"]), row["error"])
+
+    def requeue_mail(self, idem_key: str) -> None:
+        self.con.execute(
+            "UPDATE outbox SET status = 'queued', owner = NULL, at = ?"
+            " WHERE idem_key = ? AND status = 'deferred'",
+            (now_iso(), idem_key),
+        )
+
     def sends_to(self, recipient: str, since: datetime) -> int:
         """Marketing e-mails sent to a recipient since a time (for frequency caps)."""
         row = self.con.execute(

@@ -13,6 +13,8 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -84,6 +86,14 @@ class Worker:
                 con.execute("PRAGMA journal_mode=WAL")
             finally:
                 con.close()
+        # The mailer delivers the outbox in its own session: killing the worker
+        # leaves it to finish the message in hand (see automation.mailer).
+        self._mailer = subprocess.Popen(
+            [sys.executable, "-m", "smbgrowth.automation.mailer", str(self.workspace),
+             str(os.getpid())],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
         DBOS(config=config)
         DBOS.launch()
         self.store.audit("automation.worker_started", {"pid": os.getpid()}, actor="worker")
@@ -96,6 +106,11 @@ class Worker:
             # Let steps in flight finish (a few seconds); unfinished runs resume on restart.
             DBOS.destroy(workflow_completion_timeout_sec=5)
         finally:
+            self._mailer.terminate()
+            try:
+                self._mailer.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._mailer.kill()
             self.store.close()
             if self._lock is not None:
                 fcntl.flock(self._lock, fcntl.LOCK_UN)

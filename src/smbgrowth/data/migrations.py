@@ -433,6 +433,25 @@ SQLITE_MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        3,
+        "automation: the outbox the mailer delivers from",
+        (
+            """CREATE TABLE outbox (
+                idem_key TEXT PRIMARY KEY,
+                sender TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                message BLOB NOT NULL,
+                audit TEXT,
+                status TEXT NOT NULL,
+                owner INTEGER,
+                error TEXT,
+                queued_at TEXT NOT NULL,
+                at TEXT NOT NULL
+            )""",
+            "CREATE INDEX outbox_status ON outbox (status, queued_at)",
+        ),
+    ),
 )
 
 
