@@ -556,14 +556,19 @@ def start_run(
     subject: str | None,
     context: dict[str, Any],
 ) -> bool:
-    """Start a run (in the worker) once per ``run_id``; True if it is new."""
+    """Start a run (in the worker) once per ``run_id``; True if it is new.
+
+    The run is indexed before it starts (its steps update that row); starting is
+    idempotent, so a crash in between is repaired when the trigger is seen again.
+    """
+    holdout = in_holdout(workflow.name, subject, workflow.settings.holdout)
+    new = store.record_trigger(run_id, workflow.name, version, trigger_key, subject, holdout)
     with SetWorkflowID(run_id):
         DBOS.start_workflow(
             run_workflow, str(store.workspace), run_id, workflow.to_json(), version, subject,
             context,
         )  # fmt: skip
-    holdout = in_holdout(workflow.name, subject, workflow.settings.holdout)
-    return store.record_trigger(run_id, workflow.name, version, trigger_key, subject, holdout)
+    return new
 
 
 def send_approval(workspace: str | Path, run_id: str, step: str, approve: bool, actor: str) -> None:
