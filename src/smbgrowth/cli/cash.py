@@ -11,6 +11,8 @@ from rich.table import Table
 
 from smbgrowth.cli.common import JsonOpt, WorkspaceOpt, one_line_errors, parse_date, with_workspace
 from smbgrowth.cli.output import Output
+from smbgrowth.cli.output import money as _money
+from smbgrowth.cli.output import share as _share
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import ConfigError
 
@@ -101,19 +103,6 @@ def cashflow(
         out.json(data)
         return
     print_projection(out, data)
-
-
-def _money(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
-
-
-def _share(value: float) -> str:
-    """A probability as a percentage that never rounds a real risk down to 0 %."""
-    if 0 < value < 0.01:
-        return "<1%"
-    if 0.99 < value < 1:
-        return ">99%"
-    return f"{value:.0%}"
 
 
 def print_projection(out: Output, data: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-__all__ = ["Output"]
+__all__ = ["Output", "money", "share"]
 
 
 class Output:
@@ -50,3 +50,17 @@ class Output:
                 bar.update(task, description=stage, completed=fraction)
 
             yield update
+
+
+def money(value: float | None) -> str:
+    """An amount rounded to whole units with thousands separators (— when unknown)."""
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def share(value: float) -> str:
+    """A probability as a percentage that never rounds a real risk down to 0 % (or up to 100 %)."""
+    if 0 < value < 0.01:
+        return "<1%"
+    if 0.99 < value < 1:
+        return ">99%"
+    return f"{value:.0%}"

@@ -10,6 +10,8 @@ from rich.table import Table
 
 from smbgrowth.cli.common import JsonOpt, WorkspaceOpt, one_line_errors, with_workspace
 from smbgrowth.cli.output import Output
+from smbgrowth.cli.output import money as _money
+from smbgrowth.cli.output import share as _share
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import ConfigError
 
@@ -38,18 +40,6 @@ def _scenarios(values: list[str]) -> list[Any]:
             )
         out.append(load_scenario(path))
     return out
-
-
-def _money(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
-
-
-def _share(value: float) -> str:
-    if 0 < value < 0.01:
-        return "<1%"
-    if 0.99 < value < 1:
-        return ">99%"
-    return f"{value:.0%}"
 
 
 def _range(q: dict[str, float]) -> str:
