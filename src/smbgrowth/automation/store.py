@@ -23,10 +23,19 @@ from smbgrowth.automation.definitions import Workflow, parse_workflow
 from smbgrowth.data.migrations import migrate_sqlite
 from smbgrowth.errors import WorkflowError
 
-__all__ = ["GLOBAL", "AutomationStore", "RunRecord", "now_iso"]
+__all__ = ["GLOBAL", "AutomationStore", "RunRecord", "normalise_email", "now_iso"]
 
 #: The suppression list that blocks every list (a global opt-out or a hard bounce).
 GLOBAL = "*"
+
+
+def normalise_email(email: str) -> str:
+    """An address in lower case without spaces; one-line error when it is not an address."""
+    address = email.strip().lower()
+    local, _, domain = address.rpartition("@")
+    if not local or "." not in domain or " " in address:
+        raise WorkflowError(f"{email!r} is not an e-mail address")
+    return address
 
 
 def now_iso(at: datetime | None = None) -> str:
@@ -395,6 +404,7 @@ class AutomationStore:
     # -- consent and suppression --------------------------------------------------------
 
     def record_consent(self, email: str, list_name: str, granted: bool, source: str) -> None:
+        email = normalise_email(email)
         self.con.execute(
             "INSERT INTO consent (email, list, granted, at, source) VALUES (?, ?, ?, ?, ?)",
             (email.strip().lower(), list_name, int(granted), now_iso(), source),
@@ -420,6 +430,7 @@ class AutomationStore:
         return None if row is None else bool(row["granted"])
 
     def suppress(self, email: str, list_name: str, reason: str, actor: str = "automation") -> None:
+        email = normalise_email(email)
         self.con.execute(
             "INSERT OR REPLACE INTO suppression VALUES (?, ?, ?, ?)",
             (email.strip().lower(), list_name, reason, now_iso()),

@@ -347,11 +347,8 @@ def unsubscribe(
     from smbgrowth.automation.store import AutomationStore
 
     out = Output(as_json)
-    with one_line_errors(out):
-        if "@" not in email:
-            raise WorkflowError(f"{email!r} is not an e-mail address")
-        with AutomationStore(_workspace(workspace)) as store:
-            store.suppress(email, mailing_list, "unsubscribed (by hand)", actor="cli")
+    with one_line_errors(out), AutomationStore(_workspace(workspace)) as store:
+        store.suppress(email, mailing_list, "unsubscribed (by hand)", actor="cli")
     if as_json:
         out.json({"email": email.strip().lower(), "list": mailing_list, "suppressed": True})
         return
@@ -376,11 +373,8 @@ def consent(
     from smbgrowth.automation.store import AutomationStore
 
     out = Output(as_json)
-    with one_line_errors(out):
-        if "@" not in email:
-            raise WorkflowError(f"{email!r} is not an e-mail address")
-        with AutomationStore(_workspace(workspace)) as store:
-            store.record_consent(email, mailing_list, not withdraw, source)
+    with one_line_errors(out), AutomationStore(_workspace(workspace)) as store:
+        store.record_consent(email, mailing_list, not withdraw, source)
     data = {"email": email.strip().lower(), "list": mailing_list, "granted": not withdraw}
     if as_json:
         out.json(data)
