@@ -183,6 +183,30 @@ def test_scenarios_move_the_outcomes_the_way_their_levers_do() -> None:
     assert (fan["revenue_p50"] <= fan["revenue_p90"]).all()
 
 
+def test_automation_effects_move_their_targets() -> None:
+    """Each customer-facing effect raises the customer base; a cost saving adds exactly to cash."""
+    calibration = _calibration(BASE, {})
+    effects = {
+        "conversion": {"conversion_lift": 0.1},
+        "retention": {"churn_reduction": 0.2},
+        "referrals": {"wom_lift": 0.3},
+        "back office": {"cost_saving": 1000.0},
+    }
+    scenarios = [
+        scenario_from_mapping({"name": k, "automation": {"ramp_months": 0, **v}})
+        for k, v in effects.items()
+    ]
+    result = simulate_business(calibration, scenarios, months=12, deterministic=True, explain=False)
+    by_name = {s.name: s for s in result.scenarios}
+    base = by_name["baseline"]
+    for name in ("conversion", "retention", "referrals"):
+        assert by_name[name].customers_end["p50"] > base.customers_end["p50"] * 1.005, name
+    saving = by_name["back office"]
+    assert saving.customers_end["p50"] == pytest.approx(base.customers_end["p50"], rel=1e-12)
+    # Immediate adoption (ramp 0) from month 1: 12 months x 1,000 saved.
+    assert saving.cash_end["p50"] - base.cash_end["p50"] == pytest.approx(12_000, rel=1e-9)
+
+
 def test_deterministic_run_equals_the_central_model_run() -> None:
     calibration = _calibration(BASE, UNCERTAIN)
     result = simulate_business(calibration, months=12, deterministic=True, explain=False)

@@ -38,8 +38,13 @@ Operations
     ``attrition_rate``.
 Automation
     From ``automation_start``, ``automation_level`` rises towards 1 with time
-    constant ``automation_ramp_time`` (a learning curve), adding capacity and
-    removing errors; it costs a one-off set-up spread over
+    constant ``automation_ramp_time`` (a learning curve; 0 = at once). In
+    proportion it adds capacity, removes errors, lifts lead conversion
+    (``automation_conversion_lift``) and word of mouth
+    (``automation_wom_lift``), removes a share of churn
+    (``automation_churn_reduction``) and saves costs outside the modelled
+    work (``automation_cost_saving``: hours and errors of back-office
+    processes); it costs a one-off set-up spread over
     ``automation_setup_months`` and a monthly running cost.
 Finance
     ``cash`` receives revenue and pays COGS, payroll, fixed costs, hiring,
@@ -199,6 +204,10 @@ class BusinessParameters:
     automation_capacity_gain: float = 0.0
     automation_error_reduction: float = 0.0
     automation_ramp_time: float = 3.0
+    automation_conversion_lift: float = 0.0
+    automation_churn_reduction: float = 0.0
+    automation_wom_lift: float = 0.0
+    automation_cost_saving: float = 0.0
     # scenario levers
     spend_change: float = 0.0
     spend_change_from: float = NEVER
@@ -230,7 +239,6 @@ class BusinessParameters:
             "hiring_adjustment_time",
             "salary",
             "automation_setup_months",
-            "automation_ramp_time",
         )
         for name in positive:
             if not getattr(self, name) > 0:
@@ -242,10 +250,25 @@ class BusinessParameters:
             "new_staff_productivity",
             "cogs_share",
             "automation_error_reduction",
+            "automation_churn_reduction",
         )
         for name in shares:
             if not 0 <= getattr(self, name) <= 1:
                 raise SimulationError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.automation_ramp_time < 0:
+            raise SimulationError(
+                "automation_ramp_time must be 0 (at once) or positive, "
+                f"got {self.automation_ramp_time}"
+            )
+        for name in ("automation_conversion_lift", "automation_wom_lift"):
+            if not -1 <= getattr(self, name) <= 10:
+                raise SimulationError(
+                    f"{name} must be between -1 and 10, got {getattr(self, name)}"
+                )
+        if self.automation_cost_saving < 0:
+            raise SimulationError(
+                f"automation_cost_saving must be >= 0, got {self.automation_cost_saving}"
+            )
         if self.conversion_probability == 0:
             raise SimulationError("conversion_probability must be above 0")
         if len(self.seasonality) != 12 or min(self.seasonality) < 0:
@@ -339,6 +362,18 @@ def business_model(
         "New customers one customer brings a month by word of mouth (full market, best service).",
     )
     const("conversion_probability", p.conversion_probability, "1", "Share of leads that buy.")
+    const(
+        "automation_conversion_lift",
+        p.automation_conversion_lift,
+        "1",
+        "Scenario: relative rise of lead conversion at full automation (0.1: +10 %).",
+    )
+    const(
+        "automation_wom_lift",
+        p.automation_wom_lift,
+        "1",
+        "Scenario: relative rise of word of mouth at full automation (e.g. review requests).",
+    )
     const("lead_time", p.lead_time, "month", "Time from lead to decision.")
     const("spend_change", p.spend_change, "1", "Scenario: relative change of paid spend.")
     const("spend_change_from", p.spend_change_from, "month", "Scenario: month the spend changes.")
@@ -359,6 +394,13 @@ def business_model(
     )
     aux += [
         Auxiliary("seasonality", "seasonality_curve(time)", "1", "Seasonal demand factor."),
+        Auxiliary(
+            "conversion_share",
+            "min(conversion_probability * (1 + automation_conversion_lift * automation_in_place),"
+            " 1)",
+            "1",
+            "Share of leads that buy, after conversion automation.",
+        ),
         Auxiliary(
             "saturation",
             "open_market / market_size",
@@ -450,7 +492,8 @@ def business_model(
             "leads_word_of_mouth",
             "potential_market",
             "leads",
-            "wom_rate * customers * service_quality * demand_pull / conversion_probability",
+            "wom_rate * (1 + automation_wom_lift * automation_in_place) * customers"
+            " * service_quality * demand_pull / conversion_probability",
             "customers/month",
             "Leads referred by customers, more when service is good (Bass imitation).",
             non_negative=True,
@@ -459,7 +502,7 @@ def business_model(
             "conversions",
             "leads",
             None,
-            "leads * conversion_probability / lead_time",
+            "leads * conversion_share / lead_time",
             "customers/month",
             "Leads who become customers.",
             non_negative=True,
@@ -468,7 +511,7 @@ def business_model(
             "lost_leads",
             "leads",
             "potential_market",
-            "leads * (1 - conversion_probability) / lead_time",
+            "leads * (1 - conversion_share) / lead_time",
             "customers/month",
             "Leads who do not buy and return to the market.",
             non_negative=True,
@@ -516,6 +559,12 @@ def business_model(
         "1",
         "Extra churn per unit of lost service quality (2: churn doubles at half quality).",
     )
+    const(
+        "automation_churn_reduction",
+        p.automation_churn_reduction,
+        "1",
+        "Scenario: share of churn removed at full automation (retention e-mails, win-back).",
+    )
     const("price_change", p.price_change, "1", "Scenario: relative price change.")
     const("price_change_from", p.price_change_from, "month", "Scenario: month prices change.")
     const("price_elasticity", p.price_elasticity, "1", "Fall in purchases per price rise.")
@@ -531,9 +580,11 @@ def business_model(
         Auxiliary(
             "churn_multiplier",
             "(1 + churn_quality_sensitivity * (1 - service_quality))"
-            " * price_factor ** price_churn_elasticity",
+            " * price_factor ** price_churn_elasticity"
+            " * (1 - automation_churn_reduction * automation_in_place)",
             "1",
-            "Churn relative to its base rate: rises as service quality falls and prices rise.",
+            "Churn relative to its base rate: rises as service quality falls and prices rise,"
+            " falls with retention automation.",
         ),
         Auxiliary(
             "purchase_factor",
@@ -698,8 +749,14 @@ def business_model(
             "automation_active", "time >= automation_start", "1", "1 once automation has started."
         ),
         Auxiliary(
+            "automation_in_place",
+            "if_then_else(automation_ramp_time > 0, automation_level, automation_active)",
+            "1",
+            "Share of the automation's effect in place (at once when the ramp time is 0).",
+        ),
+        Auxiliary(
             "effective_error_rate",
-            "error_rate * (1 - automation_error_reduction * automation_level)",
+            "error_rate * (1 - automation_error_reduction * automation_in_place)",
             "1",
             "Errors after automation.",
         ),
@@ -713,7 +770,7 @@ def business_model(
         Auxiliary("staff", "experienced_staff + new_staff", "staff", "People doing the work."),
         Auxiliary(
             "automation_multiplier",
-            "1 + automation_capacity_gain * automation_level",
+            "1 + automation_capacity_gain * automation_in_place",
             "1",
             "Capacity gained from automation.",
         ),
@@ -850,7 +907,9 @@ def business_model(
             "automation_adoption",
             None,
             "automation_level",
-            "automation_active * (1 - automation_level) / automation_ramp_time",
+            "if_then_else(automation_ramp_time > 0,"
+            " automation_active * (1 - automation_level) / max(automation_ramp_time, 0.000001),"
+            " 0)",
             "1/month",
             "Automation being adopted (learning curve).",
             non_negative=True,
@@ -880,6 +939,12 @@ def business_model(
         "automation_setup_months", p.automation_setup_months, "month", "Months the set-up is paid."
     )
     const("automation_monthly_cost", p.automation_monthly_cost, "money/month", "Running cost.")
+    const(
+        "automation_cost_saving",
+        p.automation_cost_saving,
+        "money/month",
+        "Scenario: costs saved at full automation outside the modelled work (hours, errors).",
+    )
     stocks.append(Stock("cash", p.initial_cash, "money", "Money in the bank.", non_negative=False))
     aux += [
         Auxiliary("payroll", "staff * salary", "money/month", "Cost of the staff."),
@@ -890,9 +955,10 @@ def business_model(
         Auxiliary(
             "automation_cost",
             "automation_active * (automation_monthly_cost + (time < automation_start"
-            " + automation_setup_months) * automation_setup_cost / automation_setup_months)",
+            " + automation_setup_months) * automation_setup_cost / automation_setup_months)"
+            " - automation_cost_saving * automation_in_place",
             "money/month",
-            "Automation set-up and running cost.",
+            "Automation set-up and running cost, less what it saves outside the modelled work.",
         ),
         Auxiliary(
             "costs",

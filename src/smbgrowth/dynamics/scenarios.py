@@ -23,6 +23,7 @@ first simulated month)::
       monthly_cost: 300
       time_saved_per_task: 30%   # or capacity_gain: 40%
       error_reduction: 50%
+      churn_reduction: 0%        # also conversion_lift, wom_lift, cost_saving (a month)
       ramp_months: 3
     parameters:            # any other model constant, e.g. a tougher market
       churn_quality_sensitivity: 3
@@ -104,7 +105,11 @@ class Automation(_Strict):
 
     Give either ``capacity_gain`` (extra capacity at full adoption) or
     ``time_saved_per_task`` (share of each task's time saved; the capacity
-    gain is then ``1 / (1 − saved) − 1``).
+    gain is then ``1 / (1 − saved) − 1``). Customer-facing automations
+    lift lead conversion (``conversion_lift``), word of mouth (``wom_lift``)
+    or remove a share of churn (``churn_reduction``); back-office ones save
+    ``cost_saving`` a month (hours and errors outside the modelled work). All
+    effects grow with adoption (``ramp_months``; 0 = at once).
     """
 
     name: str = "automation"
@@ -115,7 +120,11 @@ class Automation(_Strict):
     capacity_gain: Share | None = Field(default=None, ge=0, le=10)
     time_saved_per_task: Share | None = Field(default=None, ge=0, lt=1)
     error_reduction: Share = Field(default=0.0, ge=0, le=1)
-    ramp_months: float = Field(default=3.0, gt=0)
+    conversion_lift: Share = Field(default=0.0, ge=-1, le=10)
+    churn_reduction: Share = Field(default=0.0, ge=0, le=1)
+    wom_lift: Share = Field(default=0.0, ge=-1, le=10)
+    cost_saving: float = Field(default=0.0, ge=0)
+    ramp_months: float = Field(default=3.0, ge=0)
 
     def gain(self) -> float:
         """Capacity gain at full adoption."""
@@ -207,6 +216,10 @@ def scenario_overrides(scenario: Scenario, params: BusinessParameters) -> dict[s
             automation_capacity_gain=a.gain(),
             automation_error_reduction=a.error_reduction,
             automation_ramp_time=a.ramp_months,
+            automation_conversion_lift=a.conversion_lift,
+            automation_churn_reduction=a.churn_reduction,
+            automation_wom_lift=a.wom_lift,
+            automation_cost_saving=a.cost_saving,
         )
     for name, value in scenario.parameters.items():
         if name in out:
