@@ -28,6 +28,7 @@ from smbgrowth.cli import (
     inventory,
     simulate,
 )
+from smbgrowth.cli import plan as plan_cli
 from smbgrowth.cli.common import (
     JsonOpt,
     WorkspaceOpt,
@@ -651,6 +652,7 @@ inventory.register(app)
 cash.register(app)
 simulate.register(app)
 automate.register(app)
+plan_cli.register(app)
 
 
 def run() -> None:
