@@ -204,6 +204,7 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "cashflow",
         "reorder",
         "simulation",
+        "plan",
         "truth",
     }
     assert len(report["cashflow"]["periods"]) == 13
@@ -214,6 +215,11 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     names = [s["name"] for s in report["simulation"]["scenarios"]]
     assert names == ["baseline", "Support automation"]
+    top = report["plan"]["opportunities"]
+    assert [o["rank"] for o in top] == [1, 2, 3]
+    assert all(o["explanation"].startswith(f"Ranks {o['rank']} of") for o in top)
+    assert top[0]["roi"]["npv"]["p10"] <= top[0]["roi"]["npv"]["p50"] <= top[0]["roi"]["npv"]["p90"]
+    assert (path / "plan.json").is_file()
     assert report["tables"]["orders"] > 0
     assert report["stage"]["stage"] in ("startup", "growth", "maturity", "renewal", "decline")
     return path

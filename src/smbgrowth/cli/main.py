@@ -518,6 +518,7 @@ def demo(
             cash_view = _demo_cash(ws, seed)
             plan = reorder_plan(ws)
             growth = _demo_simulation(ws, seed)
+            automation_plan = _demo_plan(ws, seed)
         finally:
             ws.close()
     report: dict[str, Any] = {
@@ -538,6 +539,7 @@ def demo(
         "cashflow": cash_view,
         "reorder": [s.to_dict() for s in plan.reorder],
         "simulation": growth,
+        "plan": automation_plan,
         "truth": summary.truth,
     }
     if as_json:
@@ -585,6 +587,9 @@ def demo(
     if len(due) > 8:
         out.console.print(f"  … and {len(due) - 8} more: smbgrowth inventory reorder")
     simulate.print_simulation(out, growth)
+    out.console.print("[bold]Top automation opportunities[/] (smbgrowth plan):")
+    for o in automation_plan["opportunities"]:
+        out.console.print(f"{o['rank']}. {o['name']}: {o['explanation']}", highlight=False)
     out.console.print(
         f"Next: smbgrowth kpis --list, smbgrowth cohorts, smbgrowth insights --workspace {path}"
     )
@@ -616,6 +621,21 @@ def _demo_simulation(ws: Workspace, seed: int) -> dict[str, Any]:
     }
     data["currency"] = ws.reporting_currency
     return data
+
+
+def _demo_plan(ws: Workspace, seed: int) -> dict[str, Any]:
+    """The sample business's automation plan: the top three opportunities, explained."""
+    from smbgrowth.plan.planner import make_plan
+
+    result = make_plan(ws, runs=300, seed=seed)
+    data = result.to_dict(cumulative=False)
+    return {
+        "months": data["months"],
+        "runs": data["runs"],
+        "currency": data["currency"],
+        "opportunities": data["opportunities"][:3],
+        "roadmap": data["roadmap"]["items"][:3],
+    }
 
 
 def _demo_experiments(ws: Workspace) -> list[dict[str, Any]]:
