@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from smbgrowth.automation.config import load_config
@@ -26,7 +26,7 @@ from smbgrowth.automation.messages import read_unsubscribe_token
 from smbgrowth.automation.store import AutomationStore
 from smbgrowth.errors import WorkflowError
 
-__all__ = ["MAX_BODY", "create_app", "verify_signature"]
+__all__ = ["MAX_BODY", "create_app", "unsubscribe_routes", "verify_signature"]
 
 #: Largest webhook body accepted (bytes).
 MAX_BODY = 1_000_000
@@ -88,13 +88,22 @@ def create_app(workspace: str | Path) -> FastAPI:
             )
         return JSONResponse({"accepted": True, "duplicate": not new}, status_code=202)
 
+    app.include_router(unsubscribe_routes(workspace))
+    return app
+
+
+def unsubscribe_routes(workspace: str | Path) -> APIRouter:
+    """``GET /unsubscribe`` (a confirm button) and ``POST /unsubscribe`` (one-click, RFC 8058)."""
+    workspace = Path(workspace)
+    router = APIRouter()
+
     def _page(title: str, body: str, form: str = "", status: int = 200) -> HTMLResponse:
         return HTMLResponse(
             _PAGE.format(title=html.escape(title), body=html.escape(body), form=form),
             status_code=status,
         )
 
-    @app.get("/unsubscribe")
+    @router.get("/unsubscribe")
     async def unsubscribe_page(t: str = "") -> HTMLResponse:
         try:
             email, mailing_list = read_unsubscribe_token(workspace, t)
@@ -106,7 +115,7 @@ def create_app(workspace: str | Path) -> FastAPI:
         )
         return _page("Unsubscribe", f"Stop {mailing_list} e-mails to {email}?", form)
 
-    @app.post("/unsubscribe")
+    @router.post("/unsubscribe")
     async def unsubscribe(t: str = "") -> HTMLResponse:
         try:
             email, mailing_list = read_unsubscribe_token(workspace, t)
@@ -116,4 +125,4 @@ def create_app(workspace: str | Path) -> FastAPI:
             store.suppress(email, mailing_list, "unsubscribed (one-click)", actor="recipient")
         return _page("Unsubscribed", f"{email} will get no more {mailing_list} e-mails.")
 
-    return app
+    return router

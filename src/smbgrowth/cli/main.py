@@ -29,6 +29,7 @@ from smbgrowth.cli import (
     simulate,
 )
 from smbgrowth.cli import plan as plan_cli
+from smbgrowth.cli import web as web_cli
 from smbgrowth.cli.common import (
     JsonOpt,
     WorkspaceOpt,
@@ -673,6 +674,7 @@ cash.register(app)
 simulate.register(app)
 automate.register(app)
 plan_cli.register(app)
+web_cli.register(app)
 
 
 def run() -> None:

@@ -452,6 +452,27 @@ SQLITE_MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX outbox_status ON outbox (status, queued_at)",
         ),
     ),
+    Migration(
+        4,
+        "dashboard: users with roles and their login sessions",
+        (
+            """CREATE TABLE users (
+                username TEXT PRIMARY KEY,
+                password_hash TEXT NOT NULL,
+                role TEXT NOT NULL CHECK (role IN ('owner', 'analyst', 'viewer')),
+                created_at TEXT NOT NULL,
+                disabled INTEGER NOT NULL DEFAULT 0
+            )""",
+            """CREATE TABLE web_sessions (
+                token_hash TEXT PRIMARY KEY,
+                username TEXT NOT NULL REFERENCES users (username),
+                csrf TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX web_sessions_user ON web_sessions (username)",
+        ),
+    ),
 )
 
 

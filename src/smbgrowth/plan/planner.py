@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from smbgrowth.automation.store import AutomationStore
+from smbgrowth.data.duck import scalar
 from smbgrowth.data.schema import CANONICAL_TABLES
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.dynamics.business import business_model
@@ -96,8 +97,7 @@ def tables_with_data(ws: Workspace) -> set[str]:
     """The canonical tables that hold at least one row."""
     out = set()
     for table in CANONICAL_TABLES:
-        row = ws.duck.execute(f'SELECT EXISTS (SELECT 1 FROM "{table}")').fetchone()
-        if row is not None and row[0]:
+        if scalar(ws.duck, f'SELECT EXISTS (SELECT 1 FROM "{table}")'):
             out.add(table)
     return out
 
