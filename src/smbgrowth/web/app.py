@@ -75,6 +75,17 @@ class AuthMiddleware(BaseHTTPMiddleware):
         if request.method in _UNSAFE and not public:
             sent = request.headers.get("x-csrf-token")
             if sent is None and "form" in request.headers.get("content-type", ""):
+                # Read the body once, bounded, and keep it: the route parses the form again
+                # (a consumed stream would reach it empty).
+                limit = request.app.state.max_upload + 256 * 1024
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > limit:
+                        return JSONResponse({"error": "the upload is too large"}, status_code=413)
+                    chunks.append(chunk)
+                request._body = b"".join(chunks)
                 form = await request.form()
                 value = form.get("csrf_token")
                 sent = value if isinstance(value, str) else None
@@ -165,7 +176,11 @@ def create_app(
 
     @app.get("/login", include_in_schema=False)
     async def login_page(request: Request, next: str = "/") -> Response:
-        token = secrets.token_urlsafe(24)
+        # Keep the token a browser already has: a second load of this page (a stray
+        # redirect such as /favicon.ico) must not invalidate the form it shows.
+        token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+        if len(token) > 100:
+            token = secrets.token_urlsafe(24)
         response = render(
             request,
             "login.html",

@@ -84,6 +84,8 @@ def fmt(value: Any, unit: str = "") -> str:
         return f"{number:.2f}×"
     if unit in ("days", "hours", "months", "turns", "score", "tickets per 100 orders"):
         return f"{number:,.1f}"
+    if unit in ("customers", "orders", "sessions", "tickets", "deals"):
+        return f"{number:,.0f}"
     return f"{number:,.0f}" if abs(number) >= 100 else f"{number:,.2f}"
 
 
