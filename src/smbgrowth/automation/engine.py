@@ -602,8 +602,10 @@ def send_approval(workspace: str | Path, run_id: str, step: str, approve: bool, 
                 " WHERE run_id = ? AND step = ?",
                 (run_id, step),
             )
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WorkflowError(
-            f"the decision could not be delivered to run {run_id!r}: {exc}"
+            f"the decision could not be delivered to run {run_id!r} ({first}); "
+            "is the automation worker running for this workspace?"
         ) from None
     finally:
         client.destroy()
