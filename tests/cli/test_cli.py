@@ -206,6 +206,7 @@ def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "simulation",
         "plan",
         "truth",
+        "report",
     }
     assert len(report["cashflow"]["periods"]) == 13
     assert all(row["sentence"] for row in report["reorder"])

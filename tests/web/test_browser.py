@@ -132,3 +132,80 @@ def test_log_in_and_read_the_scorecard(live: LiveServer, page: Any) -> None:
     page.wait_for_selector("#revenue-chart[data-drawn='1'] .main-svg", timeout=20_000)
     shot(page, "overview")
     assert page.js_errors == []
+
+
+def _done_job(page: Any) -> Any:
+    """The what-if result once its job is done (the progress bar swaps itself for it)."""
+    page.wait_for_selector(".sim-result[data-status=done]", timeout=90_000)
+    page.wait_for_selector(".sim-result .chart[data-drawn='1'] .main-svg", timeout=30_000)
+    return page.locator(".sim-result").first
+
+
+def test_moving_a_what_if_slider_updates_the_chart(live: LiveServer, page: Any) -> None:
+    log_in(page, live, "viewer")
+    page.goto(f"{live.url}/simulate")
+    first = _done_job(page)
+    job = first.get_attribute("data-job")
+    before = float(first.locator("td[data-value]").first.get_attribute("data-value"))
+    # Drag the paid-spend slider to +80 %: a change event posts the form again.
+    slider = page.locator("input[name=spend_change]")
+    slider.evaluate(
+        "(el) => { el.value = 80; el.dispatchEvent(new Event('input', {bubbles: true}));"
+        " el.dispatchEvent(new Event('change', {bubbles: true})); }"
+    )
+    assert page.text_content("#v-spend").strip().startswith("80")
+    page.wait_for_function(
+        "(old) => { const r = document.querySelector('.sim-result[data-status=done]');"
+        " return r && r.getAttribute('data-job') !== old; }",
+        arg=job,
+        timeout=90_000,
+    )
+    after_block = _done_job(page)
+    after = float(after_block.locator("td[data-value]").first.get_attribute("data-value"))
+    assert after > before  # more paid spend: more revenue than the baseline
+    shot(page, "what-if")
+    assert page.js_errors == []
+
+
+def test_approve_a_pending_automation_step(
+    live: LiveServer, page: Any, sample_ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiosmtpd.controller import Controller
+
+    from tests.automation.conftest import (
+        SmtpSink,
+        customer_event,
+        enable,
+        free_port,
+        run_status,
+        running_worker,
+        wait_for,
+        write_config,
+    )
+    from tests.web.test_interactive_pages import REVIEW
+
+    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_TLS", "MAIL_FROM", "PUBLIC_URL"):
+        monkeypatch.delenv(f"SMBGROWTH_{name}", raising=False)
+    monkeypatch.delenv("SMBGROWTH_DBOS_DATABASE_URL", raising=False)
+    sink = SmtpSink(port=free_port())
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    try:
+        write_config(sample_ws, sink.port)
+        enable(sample_ws, REVIEW, "review.yaml")
+        customer_event(sample_ws, "yes", "yes@example.com", name="Yves")
+        run_id = "review:event:yes"
+        with running_worker(sample_ws):
+            wait_for(lambda: run_status(sample_ws, run_id) == "waiting", 60)
+            log_in(page, live, "analyst")
+            page.goto(f"{live.url}/automation")
+            row = page.locator("#approvals tr", has_text="Welcome Yves?")
+            assert row.count() == 1
+            row.locator("button", has_text="Approve").click()
+            page.wait_for_load_state()
+            assert "Approved" in page.text_content("body")
+            shot(page, "approval")
+            wait_for(lambda: run_status(sample_ws, run_id) == "done", 60)
+        assert sink.subjects("yes@example.com") == ["Approved"]
+    finally:
+        controller.stop()

@@ -29,6 +29,7 @@ from smbgrowth.cli import (
     simulate,
 )
 from smbgrowth.cli import plan as plan_cli
+from smbgrowth.cli import report as report_cli
 from smbgrowth.cli import web as web_cli
 from smbgrowth.cli.common import (
     JsonOpt,
@@ -520,6 +521,7 @@ def demo(
             plan = reorder_plan(ws)
             growth = _demo_simulation(ws, seed)
             automation_plan = _demo_plan(ws, seed)
+            written = _demo_report(ws, path)
         finally:
             ws.close()
     report: dict[str, Any] = {
@@ -542,6 +544,7 @@ def demo(
         "simulation": growth,
         "plan": automation_plan,
         "truth": summary.truth,
+        "report": str(written.path),
     }
     if as_json:
         out.json(report)
@@ -594,6 +597,14 @@ def demo(
     out.console.print(
         f"Next: smbgrowth kpis --list, smbgrowth cohorts, smbgrowth insights --workspace {path}"
     )
+    out.console.print(f"The whole picture in one file: [bold]{written.path}[/]")
+
+
+def _demo_report(ws: Workspace, path: Path) -> Any:
+    """Write the sample business's report as ``report.html`` in its workspace."""
+    from smbgrowth.report import write_report
+
+    return write_report(ws, path / "report.html")
 
 
 def _demo_cash(ws: Workspace, seed: int) -> dict[str, Any]:
@@ -674,6 +685,7 @@ cash.register(app)
 simulate.register(app)
 automate.register(app)
 plan_cli.register(app)
+report_cli.register(app)
 web_cli.register(app)
 
 
