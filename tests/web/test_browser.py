@@ -209,3 +209,30 @@ def test_approve_a_pending_automation_step(
         assert sink.subjects("yes@example.com") == ["Approved"]
     finally:
         controller.stop()
+
+
+def test_changing_a_kpi_explorer_filter(live: LiveServer, page: Any) -> None:
+    log_in(page, live, "viewer")
+    page.goto(f"{live.url}/kpis?metric=revenue_net&grain=month")
+    page.wait_for_selector("#kpi-chart-plot[data-drawn='1'] .main-svg", timeout=20_000)
+    months = page.locator("#kpi-table tbody tr").count()
+    assert months >= 20
+    # Split the metric by channel: htmx swaps in the new chart and table, the URL follows.
+    page.select_option("#kpi-form select[name=by]", "channel")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#kpi-table thead th').length > 2", timeout=20_000
+    )
+    page.wait_for_selector("#kpi-chart-plot[data-drawn='1'] .main-svg", timeout=20_000)
+    assert "by=channel" in page.url
+    lines = page.locator("#kpi-chart-plot .scatterlayer .trace").count()
+    assert lines >= 2
+    # A coarser grain: fewer rows.
+    page.select_option("#kpi-form select[name=grain]", "quarter")
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#kpi-table tbody tr').length < n",
+        arg=months,
+        timeout=20_000,
+    )
+    assert "grain=quarter" in page.url
+    shot(page, "kpi-explorer")
+    assert page.js_errors == []
