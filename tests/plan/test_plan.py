@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 
 from smbgrowth.automation.playbooks import list_playbooks
-from smbgrowth.dynamics.business import BusinessParameters, Channel, Segment, business_model
-from smbgrowth.dynamics.calibration import Calibration, Estimate, history_from_run
-from smbgrowth.dynamics.engine import simulate
+from smbgrowth.dynamics.business import Segment
 from smbgrowth.dynamics.uncertainty import Distribution
 from smbgrowth.errors import ConfigError
 from smbgrowth.metrics.registry import METRICS
@@ -20,45 +18,15 @@ from smbgrowth.plan.inventory import Process
 from smbgrowth.plan.planner import build_plan
 from smbgrowth.plan.roadmap import build_roadmap
 from smbgrowth.plan.roi import evaluate_opportunities
+from tests.dynamics.test_business import BASE as BUSINESS
+from tests.dynamics.test_business import _calibration
 
-BASE = BusinessParameters(
-    market_size=300_000,
-    customers_ever=3000,
-    organic_customers=90,
-    wom_rate=0.015,
-    channels={"search": Channel(4000, 40, 0.8), "social": Channel(3000, 60, 0.6)},
-    segments={
-        "retail": Segment(0.8, 0.06, 0.5, 45.0, initial=2000),
-        "trade": Segment(0.2, 0.03, 0.9, 120.0, initial=500),
-    },
-    subscription_take_rate=0.1,
-    subscription_churn=0.04,
-    subscription_fee=30,
-    initial_subscribers=200,
-    tasks_per_order=0.05,
-    tasks_per_subscriber=0.05,
-    productivity=200,
-    initial_staff=3,
-    salary=4000,
-    seasonality=(1.0,) * 12,
-    fixed_costs=5000,
-    cogs_share=0.4,
-    initial_cash=500_000,
-)
+# The test business of the growth-model tests, with a flat season and plenty of cash.
+BASE = BUSINESS.with_values(seasonality=(1.0,) * 12, initial_cash=500_000)
 UNCERTAIN = {
     "churn_retail": Distribution("lognormal", 0.06, 0.2),
     "cac_search": Distribution("lognormal", 40.0, 0.15),
 }
-
-
-def _calibration(params: BusinessParameters, distributions: dict[str, Distribution]) -> Calibration:
-    model = business_model(params, months=12)
-    history = history_from_run(simulate(model, t_end=12, dt=0.25), params, months=12)
-    estimates = [
-        Estimate(name, value, None, "", "data", "known", distributions.get(name))
-        for name, value in model.compiled.constants.items()
-    ]
-    return Calibration(params, estimates, [], history)
 
 
 def _process(name: str, department: str, runs: float, minutes: float, hourly: float) -> Process:
