@@ -236,3 +236,31 @@ def test_changing_a_kpi_explorer_filter(live: LiveServer, page: Any) -> None:
     assert "grain=quarter" in page.url
     shot(page, "kpi-explorer")
     assert page.js_errors == []
+
+
+def test_upload_a_csv_and_see_it_imported(live: LiveServer, page: Any, tmp_path: Path) -> None:
+    export = tmp_path / "more_orders.csv"
+    export.write_text(
+        "order_id,customer_id,ordered_at,status,total\n"
+        "WEB-1,web-c1,2026-11-02T10:00:00Z,paid,120.50\n"
+        "WEB-2,web-c2,2026-11-03T11:30:00Z,paid,80.00\n",
+        encoding="utf-8",
+    )
+    log_in(page, live, "analyst")
+    page.goto(f"{live.url}/data")
+    page.select_option("#import select[name=source]", "csv")
+    page.select_option("#import select[name=table]", "orders")
+    page.set_input_files("#import input[name=file]", str(export))
+    page.click("#import button:has-text('Preview')")
+    preview = page.locator("#preview")
+    preview.locator("button:has-text('Import')").wait_for(timeout=30_000)
+    assert "order_id" in preview.text_content()  # the mapping preview names the columns
+    shot(page, "upload-preview")
+    preview.locator("button:has-text('Import')").click()
+    page.wait_for_selector(".import-result[data-status=done]", timeout=60_000)
+    row = page.locator(".import-result tr[data-table=orders] td").nth(2)
+    assert row.text_content().strip() == "2"  # two orders inserted
+    shot(page, "upload-imported")
+    page.goto(f"{live.url}/data")
+    assert "more_orders.csv" in page.text_content("body")
+    assert page.js_errors == []
