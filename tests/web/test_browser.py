@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 
 from tests.web.conftest import PASSWORDS
+from tests.web.test_security import PAYLOADS
+from tests.web.test_security import xss_ws as xss_ws  # the fixture
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -264,3 +266,39 @@ def test_upload_a_csv_and_see_it_imported(live: LiveServer, page: Any, tmp_path:
     page.goto(f"{live.url}/data")
     assert "more_orders.csv" in page.text_content("body")
     assert page.js_errors == []
+
+
+def test_payloads_in_imported_text_stay_inert_in_the_browser(
+    xss_ws: Path, browser: Any, tmp_path: Path
+) -> None:
+    """Customers, products, channels and tests named by XSS payloads render as text."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        with LiveServer(xss_ws) as server:
+            log_in(page, server, "owner")
+            for path, wait in (
+                ("/kpis?metric=revenue_net&grain=month&by=channel", "#kpi-chart-plot .main-svg"),
+                ("/customers", "#main"),
+                ("/experiments/xss-test", "#main"),
+                ("/data", "#main"),
+            ):
+                page.goto(f"{server.url}{path}")
+                page.wait_for_selector(wait, timeout=60_000)
+                page.wait_for_timeout(300)  # let charts and htmx settle
+                body = page.text_content("body") or ""
+                if path != "/customers":  # the others show the payloads, as text
+                    assert any(p in body for p in PAYLOADS), path
+                # Nothing injected: no element from a payload exists in the page.
+                assert page.locator("img[src=x]").count() == 0, path
+                injected = page.evaluate(
+                    "() => [...document.scripts].filter(s => s.textContent.includes('alert(1)')"
+                    " && s.type !== 'application/json').length"
+                )
+                assert injected == 0, path
+            shot(page, "xss-dashboard")
+    finally:
+        context.close()
+    assert dialogs == []
