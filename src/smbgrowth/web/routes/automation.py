@@ -63,17 +63,26 @@ def _audit(store: AutomationStore) -> list[dict[str, Any]]:
     return store.audit_entries(limit=100)
 
 
-def _everything(store: AutomationStore) -> dict[str, Any]:
-    from smbgrowth.automation.playbooks import list_playbooks
-
+def _everything(store: AutomationStore, playbooks: list[dict[str, Any]]) -> dict[str, Any]:
     stored = set(store.workflow_names())
     return {
         "workflows": _workflows(store),
         "runs": _runs(store),
         "approvals": _approvals(store),
         "audit": _audit(store),
-        "playbooks": [p for p in list_playbooks() if p["workflow"] not in stored],
+        "playbooks": [p for p in playbooks if p["workflow"] not in stored],
     }
+
+
+def _playbooks(request: Request) -> list[dict[str, Any]]:
+    """The shipped playbooks (files of the package: read once per app)."""
+    from smbgrowth.automation.playbooks import list_playbooks
+
+    state = request.app.state
+    if getattr(state, "playbooks", None) is None:
+        state.playbooks = list_playbooks()
+    found: list[dict[str, Any]] = state.playbooks
+    return found
 
 
 async def _set_enabled(request: Request, name: str, enabled: bool, actor: str) -> dict[str, Any]:
@@ -120,7 +129,8 @@ async def _decide(request: Request, run_id: str, step: str, approve: bool, actor
 async def _page(
     request: Request, *, error: str | None = None, done: str | None = None, status_code: int = 200
 ) -> HTMLResponse:
-    data = await _with_store(request, _everything)
+    playbooks = _playbooks(request)
+    data = await _with_store(request, lambda store: _everything(store, playbooks))
     return render(
         request,
         "interactive/automation.html",
