@@ -37,8 +37,14 @@ PAYLOADS = (
     "</script><script>alert(1)</script>",
 )
 PATH_PAYLOAD = '"><img src=x onerror=alert(1)>'  # no "/", so it stays one path segment
-#: State-changing routes a viewer may call because they change nothing (what-if simulations).
-VIEWER_MAY = {("POST", "/simulate"), ("POST", "/api/simulate")}
+#: POST routes a viewer may call because they change nothing in the business data:
+#: what-if simulations and building the report.
+VIEWER_MAY = {
+    ("POST", "/simulate"),
+    ("POST", "/api/simulate"),
+    ("POST", "/report"),
+    ("POST", "/api/report"),
+}
 
 
 # -- the app's routes --------------------------------------------------------------------

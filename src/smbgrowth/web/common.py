@@ -35,6 +35,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/plan", "Automation plan"),
     ("/automation", "Automation"),
     ("/data", "Data"),
+    ("/report", "Report"),
 )
 
 

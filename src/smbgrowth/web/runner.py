@@ -66,6 +66,10 @@ class JobProgress:
     def __init__(self, job: Job) -> None:
         self._job = job
 
+    @property
+    def job_id(self) -> str:
+        return self._job.id
+
     def __call__(self, fraction: float, message: str = "") -> None:
         self._job.progress = max(self._job.progress, min(max(fraction, 0.0), 1.0))
         if message:
