@@ -176,6 +176,8 @@ def cohort_heatmap_figure(matrix: CohortMatrix) -> Figure:
                 "x": [int(a) for a in shares.columns],
                 "y": _ts(shares.index),
                 "colorscale": "Blues",
+                # Plotly's "Blues" runs dark to light: higher retention is the darker blue.
+                "reversescale": True,
                 "zmin": 0,
                 "zmax": 100 if matrix.measure == "customers" else None,
                 "hoverongaps": False,

@@ -32,9 +32,6 @@ async def _cohorts(request: Request, measure: str, grain: str) -> dict[str, Any]
 
         matrix = cohort_retention(ws, measure=measure, grain=grain)  # type: ignore[arg-type]
         figure = cohort_heatmap_figure(matrix)
-        for trace in figure["data"]:
-            # Plotly's "Blues" runs dark to light: make higher retention the darker blue.
-            trace["reversescale"] = True
         return {"data": matrix.to_dict(), "figure": figure}
 
     out: dict[str, Any] = await runner_of(request).cached(("cohorts", measure, grain), work)
