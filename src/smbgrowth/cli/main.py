@@ -216,18 +216,10 @@ def _parse_options(values: list[str] | None) -> dict[str, str]:
 
 
 def _fmt(value: Any, unit: str) -> str:
-    """A value for people: percentages, money without cents when large, units of time."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "–"
-    number = float(value)
-    if unit == "ratio":
-        return f"{number:.1%}"
-    suffix = {"hours": " h", "days": " d", "months": " mo", "x": "×"}.get(unit, "")
-    if suffix:
-        return f"{number:,.1f}{suffix}"
-    if number.is_integer() or abs(number) >= 100:
-        return f"{number:,.0f}"
-    return f"{number:,.2f}"
+    """A value for people (the formatter the report and the dashboard use too)."""
+    from smbgrowth.formatting import format_value
+
+    return format_value(value, unit)
 
 
 @app.command()

@@ -23,6 +23,7 @@ import pandas as pd
 
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import DataError, MetricError, SmbGrowthError, SmbGrowthWarning
+from smbgrowth.formatting import format_value
 from smbgrowth.report import charts
 
 __all__ = [
@@ -146,22 +147,6 @@ class Report:
 
 
 # -- formatting --------------------------------------------------------------------------
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A metric value for people: percentages for ratios, units of time, thousands
-    separators; ``–`` when unknown (the CLI's scorecard formatting)."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "–"
-    number = float(value)
-    if unit == "ratio":
-        return f"{number:.1%}"
-    suffix = {"hours": " h", "days": " d", "months": " mo", "x": "×"}.get(unit, "")
-    if suffix:
-        return f"{number:,.1f}{suffix}"
-    if number.is_integer() or abs(number) >= 100:
-        return f"{number:,.0f}"
-    return f"{number:,.2f}"
 
 
 def format_money(value: float | None) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse
 
+from smbgrowth.formatting import format_value
 from smbgrowth.jsonsafe import json_safe
 from smbgrowth.web.runner import WorkspaceRunner
 from smbgrowth.web.users import Session, role_allows
@@ -75,19 +76,8 @@ def embed_json(data: Any) -> str:
 
 
 def fmt(value: Any, unit: str = "") -> str:
-    """A metric value for a table: shares as percentages, money and counts with separators."""
-    if value is None or (isinstance(value, float) and value != value):
-        return "—"
-    number = float(value)
-    if unit == "ratio":
-        return f"{100 * number:.1f} %"
-    if unit == "x":
-        return f"{number:.2f}×"
-    if unit in ("days", "hours", "months", "turns", "score", "tickets per 100 orders"):
-        return f"{number:,.1f}"
-    if unit in ("customers", "orders", "sessions", "tickets", "deals"):
-        return f"{number:,.0f}"
-    return f"{number:,.0f}" if abs(number) >= 100 else f"{number:,.2f}"
+    """A metric value for a table (the CLI's and the report's formatter)."""
+    return format_value(value, unit)
 
 
 def render(
