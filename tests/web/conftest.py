@@ -31,7 +31,12 @@ def anyio_backend() -> str:
 
 @asynccontextmanager
 async def dashboard(path: Path, **options: object) -> AsyncIterator[httpx.AsyncClient]:
-    """The dashboard of ``path`` in process, with a client that keeps cookies."""
+    """The dashboard of ``path`` in process, with a client that keeps cookies.
+
+    The background warm-up of the pages is off unless a test asks for it
+    (``warm=True``), so that each test measures only what it requests.
+    """
+    options.setdefault("warm", False)
     app = create_app(path, **options)  # type: ignore[arg-type]
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

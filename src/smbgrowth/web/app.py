@@ -10,6 +10,8 @@ only call the library.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -101,22 +103,52 @@ def create_app(
     *,
     secure_cookies: bool | None = None,
     max_upload_bytes: int | None = None,
+    warm: bool = True,
 ) -> FastAPI:
     """The dashboard for ``workspace``.
+
+    With ``warm``, the pages' data is computed in the background when the app
+    starts and after each import, so the first visitor does not wait for it.
 
     ``secure_cookies`` marks the session cookie ``Secure``; by default it is
     set when the request came over HTTPS (directly or, behind a proxy, with
     ``X-Forwarded-Proto: https`` when uvicorn trusts the proxy).
     """
-    from smbgrowth.web.routes import ROUTERS
+    from smbgrowth.web.routes import ROUTERS, WARMERS
     from smbgrowth.web.security import MAX_UPLOAD_BYTES
 
     path = Path(workspace)
 
+    async def warm_all(runner: WorkspaceRunner) -> None:
+        """Compute the pages' data in the background, one page after the other."""
+        for warmer in WARMERS:
+            # A page that cannot be computed shows the same one-line message when opened.
+            with contextlib.suppress(SmbGrowthError):
+                await warmer(runner)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
+        runner: WorkspaceRunner = app.state.runner
+        tasks: set[asyncio.Task[None]] = set()
+        if warm:
+            loop = asyncio.get_running_loop()
+
+            def schedule() -> None:
+                task = loop.create_task(warm_all(runner))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+
+            schedule()
+
+            def changed() -> None:
+                loop.call_soon_threadsafe(schedule)
+
+            runner.on_change = changed
         yield
-        app.state.runner.close()
+        runner.on_change = None
+        for task in list(tasks):
+            task.cancel()
+        runner.close()
         app.state.users.close()
 
     app = FastAPI(

@@ -92,6 +92,8 @@ class WorkspaceRunner:
         self._jobs: dict[str, Job] = {}
         self._jobs_lock = threading.Lock()
         self.version = 0
+        #: Called (from any thread) after the data changed, e.g. to warm the cache again.
+        self.on_change: Callable[[], None] | None = None
         # Open in the owning thread, so its connections belong to it.
         self._pool.submit(self._open).result()
 
@@ -140,11 +142,18 @@ class WorkspaceRunner:
                 self._cache.popitem(last=False)
         return value
 
+    def has(self, key: Hashable) -> bool:
+        """Whether ``key`` is cached for the current data version."""
+        with self._cache_lock:
+            return (self.version, key) in self._cache
+
     def data_changed(self) -> None:
-        """An import committed: every cached result is stale."""
+        """An import committed: every cached result is stale (and ``on_change`` is told)."""
         self.version += 1
         with self._cache_lock:
             self._cache.clear()
+        if self.on_change is not None:
+            self.on_change()
 
     # -- jobs -----------------------------------------------------------------------
 

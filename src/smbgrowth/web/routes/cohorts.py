@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import MetricError
 from smbgrowth.web.common import render, runner_of
+from smbgrowth.web.runner import WorkspaceRunner
 
-__all__ = ["router"]
+__all__ = ["router", "warm"]
 
 router = APIRouter()
 
@@ -23,7 +24,7 @@ def _check(measure: str, grain: str) -> None:
         raise MetricError(f"cohorts are by month or quarter, not {grain!r}")
 
 
-async def _cohorts(request: Request, measure: str, grain: str) -> dict[str, Any]:
+async def _cohorts(runner: WorkspaceRunner, measure: str, grain: str) -> dict[str, Any]:
     _check(measure, grain)
 
     def work(ws: Workspace) -> dict[str, Any]:
@@ -34,7 +35,7 @@ async def _cohorts(request: Request, measure: str, grain: str) -> dict[str, Any]
         figure = cohort_heatmap_figure(matrix)
         return {"data": matrix.to_dict(), "figure": figure}
 
-    out: dict[str, Any] = await runner_of(request).cached(("cohorts", measure, grain), work)
+    out: dict[str, Any] = await runner.cached(("cohorts", measure, grain), work)
     return out
 
 
@@ -42,7 +43,7 @@ async def _cohorts(request: Request, measure: str, grain: str) -> dict[str, Any]
 async def cohorts_page(
     request: Request, measure: str = "customers", grain: str = "month"
 ) -> HTMLResponse:
-    found = await _cohorts(request, measure, grain)
+    found = await _cohorts(runner_of(request), measure, grain)
     data = found["data"]
     ages = max((len(c["values"]) for c in data["cohorts"]), default=0)
     template = (
@@ -70,6 +71,11 @@ async def api_cohorts(
 ) -> dict[str, Any]:
     """Cohort retention: ``{"measure", "grain", "cohorts": [{"cohort", "size", "values"}]}``,
     each cohort's share by age (0, 1, …), the same as ``smbgrowth cohorts --json``."""
-    found = await _cohorts(request, measure, grain)
+    found = await _cohorts(runner_of(request), measure, grain)
     data: dict[str, Any] = found["data"]
     return data
+
+
+async def warm(runner: WorkspaceRunner) -> None:
+    """Compute the default heatmap before anyone asks."""
+    await _cohorts(runner, "customers", "month")

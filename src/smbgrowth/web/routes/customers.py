@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import SmbGrowthError
 from smbgrowth.web.common import render, runner_of
+from smbgrowth.web.runner import WorkspaceRunner
 
-__all__ = ["router"]
+__all__ = ["router", "warm"]
 
 router = APIRouter()
 
@@ -98,9 +99,9 @@ def _churn(ws: Workspace) -> dict[str, Any]:
     return {"data": {"customers": rows}, "figure": figure}
 
 
-async def _part(request: Request, name: str) -> dict[str, Any]:
+async def _part(runner: WorkspaceRunner, name: str) -> dict[str, Any]:
     work = {"segments": _segments, "clv": _clv, "churn": _churn}[name]
-    out: dict[str, Any] = await runner_of(request).cached(("customers", name), work)
+    out: dict[str, Any] = await runner.cached(("customers", name), work)
     return out
 
 
@@ -110,7 +111,7 @@ async def customers_page(request: Request) -> HTMLResponse:
     notes = []
     for name in ("segments", "clv", "churn"):
         try:
-            parts[name] = await _part(request, name)
+            parts[name] = await _part(runner_of(request), name)
         except SmbGrowthError as exc:
             parts[name] = None
             notes.append(f"{name}: {exc}")
@@ -125,7 +126,7 @@ async def customers_page(request: Request) -> HTMLResponse:
 async def api_segments(request: Request) -> dict[str, Any]:
     """Customers by RFM segment with each segment's profile (share of customers and revenue,
     mean spend, orders, recency, mean CLV and P(alive)); not saved to the workspace."""
-    data: dict[str, Any] = (await _part(request, "segments"))["data"]
+    data: dict[str, Any] = (await _part(runner_of(request), "segments"))["data"]
     return data
 
 
@@ -133,7 +134,7 @@ async def api_segments(request: Request) -> dict[str, Any]:
 async def api_clv(request: Request) -> dict[str, Any]:
     """Customer lifetime value over the next 12 months (BG/NBD + Gamma-Gamma, 1 % a month):
     totals and the 50 most valuable customers with P(alive), purchases, spend and CLV."""
-    data: dict[str, Any] = (await _part(request, "clv"))["data"]
+    data: dict[str, Any] = (await _part(runner_of(request), "clv"))["data"]
     return data
 
 
@@ -144,5 +145,11 @@ async def api_churn_risk(
 ) -> dict[str, Any]:
     """Repeat customers whose P(alive) is falling, ranked by the value at risk
     (the same as ``smbgrowth churn-risk --json``)."""
-    data = (await _part(request, "churn"))["data"]
+    data = (await _part(runner_of(request), "churn"))["data"]
     return {"customers": data["customers"][:top]}
+
+
+async def warm(runner: WorkspaceRunner) -> None:
+    """Fit and rank the customers before anyone asks (CLV takes seconds on a large base)."""
+    for name in ("segments", "clv", "churn"):
+        await _part(runner, name)

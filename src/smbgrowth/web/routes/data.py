@@ -34,11 +34,11 @@ from smbgrowth.data.sources import SOURCES, get_source
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import ConfigError, SmbGrowthError
 from smbgrowth.web.common import render, require, runner_of
-from smbgrowth.web.runner import JobProgress
+from smbgrowth.web.runner import JobProgress, WorkspaceRunner
 from smbgrowth.web.security import UPLOAD_TYPES, check_upload_name
 from smbgrowth.web.users import Session
 
-__all__ = ["router"]
+__all__ = ["router", "warm"]
 
 router = APIRouter()
 
@@ -477,3 +477,9 @@ async def api_import(
         return JSONResponse(preview)
     claimed = _claim(request, session, upload.id)
     return JSONResponse({"job": _start_import(request, session, claimed)}, status_code=202)
+
+
+async def warm(runner: WorkspaceRunner) -> None:
+    """Read the workspace's status and history before anyone asks."""
+    await runner.cached(("data-status",), _status)
+    await runner.cached(("data-imports",), _history)

@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import SmbGrowthError
 from smbgrowth.web.common import render, runner_of
+from smbgrowth.web.runner import WorkspaceRunner
 
-__all__ = ["router"]
+__all__ = ["router", "warm"]
 
 router = APIRouter()
 
@@ -24,7 +25,7 @@ CASH_WEEKS = 13
 CASH_SEED = 0
 
 
-async def _forecast(request: Request, metric: str, horizon: int) -> dict[str, Any]:
+async def _forecast(runner: WorkspaceRunner, metric: str, horizon: int) -> dict[str, Any]:
     def work(ws: Workspace) -> dict[str, Any]:
         from smbgrowth.metrics.registry import get_metric
         from smbgrowth.models.forecast import forecast_metric
@@ -38,11 +39,11 @@ async def _forecast(request: Request, metric: str, horizon: int) -> dict[str, An
         figures = [forecast_figure(s, title=title, unit=data["unit"]) for s in data["series"]]
         return {"data": data, "figures": figures}
 
-    out: dict[str, Any] = await runner_of(request).cached(("forecast", metric, horizon), work)
+    out: dict[str, Any] = await runner.cached(("forecast", metric, horizon), work)
     return out
 
 
-async def _cash(request: Request) -> dict[str, Any]:
+async def _cash(runner: WorkspaceRunner) -> dict[str, Any]:
     def work(ws: Workspace) -> dict[str, Any]:
         from smbgrowth.models.cashflow import opening_balance, project_cash
         from smbgrowth.report.charts import cash_paths_figure
@@ -54,7 +55,7 @@ async def _cash(request: Request) -> dict[str, Any]:
         data: dict[str, Any] = projection.to_dict()
         return {"data": data, "figure": cash_paths_figure(data)}
 
-    out: dict[str, Any] = await runner_of(request).cached(("cash", CASH_WEEKS, CASH_SEED), work)
+    out: dict[str, Any] = await runner.cached(("cash", CASH_WEEKS, CASH_SEED), work)
     return out
 
 
@@ -63,11 +64,11 @@ async def forecast_page(request: Request) -> HTMLResponse:
     context: dict[str, Any] = {"title": "Forecast & cash", "forecast": None, "cash": None}
     notes = []
     try:
-        context["forecast"] = await _forecast(request, FORECAST_METRIC, FORECAST_HORIZON)
+        context["forecast"] = await _forecast(runner_of(request), FORECAST_METRIC, FORECAST_HORIZON)
     except SmbGrowthError as exc:
         notes.append(f"forecast: {exc}")
     try:
-        context["cash"] = await _cash(request)
+        context["cash"] = await _cash(runner_of(request))
     except SmbGrowthError as exc:
         notes.append(f"cash: {exc}")
     context["notes"] = notes
@@ -82,7 +83,7 @@ async def api_forecast(
 ) -> dict[str, Any]:
     """A metric's monthly forecast with 80 % and 95 % intervals, the model chosen by backtest,
     the backtest scores and the actuals (as ``smbgrowth forecast --json``)."""
-    data: dict[str, Any] = (await _forecast(request, metric, horizon))["data"]
+    data: dict[str, Any] = (await _forecast(runner_of(request), metric, horizon))["data"]
     return data
 
 
@@ -90,5 +91,11 @@ async def api_forecast(
 async def api_cash(request: Request) -> dict[str, Any]:
     """The 13-week cash projection from the stored bank balance: balance p5–p95 by week,
     flows, the runway, the chance of running out and what drives the low point."""
-    data: dict[str, Any] = (await _cash(request))["data"]
+    data: dict[str, Any] = (await _cash(runner_of(request)))["data"]
     return data
+
+
+async def warm(runner: WorkspaceRunner) -> None:
+    """Compute what the page shows, before anyone asks (after start and after each import)."""
+    await _forecast(runner, FORECAST_METRIC, FORECAST_HORIZON)
+    await _cash(runner)

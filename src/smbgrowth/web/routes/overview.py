@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import SmbGrowthError
 from smbgrowth.web.common import render, runner_of
+from smbgrowth.web.runner import WorkspaceRunner
 
-__all__ = ["router"]
+__all__ = ["router", "warm"]
 
 router = APIRouter()
 
@@ -84,3 +85,8 @@ async def api_stage(request: Request) -> dict[str, Any]:
         raise SmbGrowthError(data["notes"][-1] if data["notes"] else "no stage yet")
     stage: dict[str, Any] = data["stage"]
     return stage
+
+
+async def warm(runner: WorkspaceRunner) -> None:
+    """Compute the overview before anyone asks."""
+    await runner.cached(("overview",), _overview)
