@@ -172,45 +172,22 @@ def test_moving_a_what_if_slider_updates_the_chart(live: LiveServer, page: Any) 
 def test_approve_a_pending_automation_step(
     live: LiveServer, page: Any, sample_ws: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from aiosmtpd.controller import Controller
+    from tests.automation.conftest import run_status, wait_for
+    from tests.web.test_interactive_pages import review_with_worker
 
-    from tests.automation.conftest import (
-        SmtpSink,
-        customer_event,
-        enable,
-        free_port,
-        run_status,
-        running_worker,
-        wait_for,
-        write_config,
-    )
-    from tests.web.test_interactive_pages import REVIEW
-
-    for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_TLS", "MAIL_FROM", "PUBLIC_URL"):
-        monkeypatch.delenv(f"SMBGROWTH_{name}", raising=False)
-    monkeypatch.delenv("SMBGROWTH_DBOS_DATABASE_URL", raising=False)
-    sink = SmtpSink(port=free_port())
-    controller = Controller(sink, hostname=sink.host, port=sink.port)
-    controller.start()
-    try:
-        write_config(sample_ws, sink.port)
-        enable(sample_ws, REVIEW, "review.yaml")
-        customer_event(sample_ws, "yes", "yes@example.com", name="Yves")
-        run_id = "review:event:yes"
-        with running_worker(sample_ws):
-            wait_for(lambda: run_status(sample_ws, run_id) == "waiting", 60)
-            log_in(page, live, "analyst")
-            page.goto(f"{live.url}/automation")
-            row = page.locator("#approvals tr", has_text="Welcome Yves?")
-            assert row.count() == 1
-            row.locator("button", has_text="Approve").click()
-            page.wait_for_load_state()
-            assert "Approved" in page.text_content("body")
-            shot(page, "approval")
-            wait_for(lambda: run_status(sample_ws, run_id) == "done", 60)
+    run_id = "review:event:yes"
+    with review_with_worker(sample_ws, monkeypatch, {"yes": "Yves"}) as sink:
+        wait_for(lambda: run_status(sample_ws, run_id) == "waiting", 60)
+        log_in(page, live, "analyst")
+        page.goto(f"{live.url}/automation")
+        row = page.locator("#approvals tr", has_text="Welcome Yves?")
+        assert row.count() == 1
+        row.locator("button", has_text="Approve").click()
+        page.wait_for_load_state()
+        assert "Approved" in page.text_content("body")
+        shot(page, "approval")
+        wait_for(lambda: run_status(sample_ws, run_id) == "done", 60)
         assert sink.subjects("yes@example.com") == ["Approved"]
-    finally:
-        controller.stop()
 
 
 def test_changing_a_kpi_explorer_filter(live: LiveServer, page: Any) -> None:

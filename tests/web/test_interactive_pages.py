@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -212,11 +214,12 @@ async def test_approvals_queue_lists_and_guards_decisions(sample_ws: Path) -> No
         assert [a["decision"] for a in store.pending_approvals()] == [None]
 
 
-@pytest.mark.slow
-@pytest.mark.anyio
-async def test_a_decision_from_the_dashboard_reaches_the_running_workflow(
-    sample_ws: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@contextmanager
+def review_with_worker(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, customers: dict[str, str]
+) -> Iterator[SmtpSink]:
+    """The review workflow enabled, one event per customer (id -> name), a real worker
+    running and a loopback SMTP sink receiving its mail."""
     for name in ("SMTP_HOST", "SMTP_PORT", "SMTP_TLS", "MAIL_FROM", "PUBLIC_URL"):
         monkeypatch.delenv(f"SMBGROWTH_{name}", raising=False)
     monkeypatch.delenv("SMBGROWTH_DBOS_DATABASE_URL", raising=False)
@@ -224,44 +227,53 @@ async def test_a_decision_from_the_dashboard_reaches_the_running_workflow(
     controller = Controller(sink, hostname=sink.host, port=sink.port)
     controller.start()
     try:
-        write_config(sample_ws, sink.port)
-        enable(sample_ws, REVIEW, "review.yaml")
-        customer_event(sample_ws, "yes", "yes@example.com", name="Yves")
-        customer_event(sample_ws, "no", "no@example.com", name="Nora")
-        yes, no = "review:event:yes", "review:event:no"
-        with running_worker(sample_ws):
-            await asyncio.to_thread(
-                wait_for,
-                lambda: run_status(sample_ws, yes) == run_status(sample_ws, no) == "waiting",
-            )
-            async with dashboard(sample_ws) as client:
-                csrf = await log_in(client, "analyst")
-                page = await client.get("/automation")
-                assert "Welcome Yves?" in page.text and "Welcome Nora?" in page.text
-                approved = await client.post(
-                    f"/automation/approvals/{yes}/0/approve", data={"csrf_token": csrf}
-                )
-                assert approved.status_code == 200 and "Approved run" in approved.text
-                rejected = await client.post(
-                    f"/api/automation/approvals/{no}/0",
-                    json={"decision": "reject"},
-                    headers={"X-CSRF-Token": csrf},
-                )
-                assert rejected.json()["decision"] == "reject"
-                await asyncio.to_thread(
-                    wait_for,
-                    lambda: run_status(sample_ws, yes) == run_status(sample_ws, no) == "done",
-                    30,
-                )
-                assert (await client.get("/api/automation/approvals")).json()["approvals"] == []
-                audit = (await client.get("/api/automation/audit")).json()["audit"]
-                assert {"action": "automation.approval_sent", "actor": "analyst"} in [
-                    {"action": e["action"], "actor": e["actor"]} for e in audit
-                ]
-        assert sink.subjects("yes@example.com") == ["Approved"]
-        assert sink.messages("no@example.com") == []
+        write_config(workspace, sink.port)
+        enable(workspace, REVIEW, "review.yaml")
+        for customer, first_name in customers.items():
+            customer_event(workspace, customer, f"{customer}@example.com", name=first_name)
+        with running_worker(workspace):
+            yield sink
     finally:
         controller.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_a_decision_from_the_dashboard_reaches_the_running_workflow(
+    sample_ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    yes, no = "review:event:yes", "review:event:no"
+    with review_with_worker(sample_ws, monkeypatch, {"yes": "Yves", "no": "Nora"}) as sink:
+        await asyncio.to_thread(
+            wait_for,
+            lambda: run_status(sample_ws, yes) == run_status(sample_ws, no) == "waiting",
+        )
+        async with dashboard(sample_ws) as client:
+            csrf = await log_in(client, "analyst")
+            page = await client.get("/automation")
+            assert "Welcome Yves?" in page.text and "Welcome Nora?" in page.text
+            approved = await client.post(
+                f"/automation/approvals/{yes}/0/approve", data={"csrf_token": csrf}
+            )
+            assert approved.status_code == 200 and "Approved run" in approved.text
+            rejected = await client.post(
+                f"/api/automation/approvals/{no}/0",
+                json={"decision": "reject"},
+                headers={"X-CSRF-Token": csrf},
+            )
+            assert rejected.json()["decision"] == "reject"
+            await asyncio.to_thread(
+                wait_for,
+                lambda: run_status(sample_ws, yes) == run_status(sample_ws, no) == "done",
+                30,
+            )
+            assert (await client.get("/api/automation/approvals")).json()["approvals"] == []
+            audit = (await client.get("/api/automation/audit")).json()["audit"]
+            assert {"action": "automation.approval_sent", "actor": "analyst"} in [
+                {"action": e["action"], "actor": e["actor"]} for e in audit
+            ]
+        assert sink.subjects("yes@example.com") == ["Approved"]
+        assert sink.messages("no@example.com") == []
 
 
 # -- plan -----------------------------------------------------------------------------------
