@@ -46,6 +46,10 @@ class FilePlan:
         skipped and counted (subtotal rows of accounting reports).
     guessed:
         true when ``columns`` came from recognised header spellings.
+    notes:
+        what the source decided about the file that the user should know (rows
+        read another way, columns that mean something else); shown with the
+        file's warnings.
     """
 
     target: str
@@ -61,3 +65,4 @@ class FilePlan:
     skip_rows: int = 0
     guessed: bool = False
     label: str = ""
+    notes: tuple[str, ...] = ()
