@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 from typing import Protocol
 
 from smbgrowth.data.fields import normalise_header
+from smbgrowth.data.mapping import load_mapping, resolve_headers
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import MappingError
 
-__all__ = ["HeaderSource", "Source", "find", "find_all", "has", "require"]
+__all__ = [
+    "HeaderSource",
+    "Source",
+    "apply_mapping",
+    "find",
+    "find_all",
+    "has",
+    "mapping_skip_rows",
+    "require",
+]
 
 
 class Source(Protocol):
@@ -33,7 +45,73 @@ class HeaderSource:
     """A source whose header is the first row of the file."""
 
     def skip_rows(self, path: Path, options: ImportOptions) -> int:
-        return 0
+        return mapping_skip_rows(options)
+
+
+def mapping_skip_rows(options: ImportOptions) -> int:
+    """Title rows above the header that the ``--mapping`` file declares (0 without one)."""
+    if options.mapping_file:
+        return load_mapping(options.mapping_file).skip_rows
+    return 0
+
+
+def _fills(plan_target: str, table: str) -> bool:
+    # A file of order lines fills orders too, so an orders mapping refines it.
+    return plan_target == table or (table == "orders" and plan_target == "order_lines")
+
+
+def apply_mapping(plans: list[FilePlan], raw: RawFile, options: ImportOptions) -> list[FilePlan]:
+    """Return the source's plans refined by the ``--mapping`` file of ``options``, if any.
+
+    The mapping's ``table`` picks the plans it refines; its ``columns`` replace or add
+    field → header pairs, ``constants`` add fixed values, ``date_format`` and
+    ``decimal`` apply unless given as options. A field the mapping names is no
+    longer computed by the source from other columns (a source's clean-up of that
+    field's own value, such as keeping the first of several ids, still applies).
+    Raises MappingError when the mapping's table is not one the file fills, or a
+    column it names is not in the file.
+    """
+    if not options.mapping_file:
+        return plans
+    mapping = load_mapping(options.mapping_file)
+    where = Path(options.mapping_file).name
+    if not any(_fills(p.target, mapping.table) for p in plans):
+        filled = ", ".join(dict.fromkeys(p.target for p in plans)) or "no table"
+        raise MappingError(
+            f"{where}: table {mapping.table} is not one that {raw.path.name} fills "
+            f"(it fills {filled}); set table: to one of those"
+        )
+    mapping.check_fields(where)
+    columns = resolve_headers(mapping.columns, raw.headers, raw.path.name)
+    out = []
+    for plan in plans:
+        if not _fills(plan.target, mapping.table):
+            out.append(plan)
+            continue
+        named = set(columns) | set(mapping.constants)
+        derive = {
+            fld: expr
+            for fld, expr in plan.derive.items()
+            if fld not in named or re.search(rf"\b{re.escape(fld)}\b", expr)
+        }
+        out.append(
+            dataclasses.replace(
+                plan,
+                columns={
+                    **{k: v for k, v in plan.columns.items() if k not in mapping.constants},
+                    **columns,
+                },
+                constants={
+                    **{k: v for k, v in plan.constants.items() if k not in columns},
+                    **mapping.constants,
+                },
+                derive=derive,
+                date_format=options.date_format or mapping.date_format or plan.date_format,
+                decimal=options.decimal or mapping.decimal or plan.decimal,
+                guessed=plan.guessed and not columns,
+            )
+        )
+    return out
 
 
 def find(raw: RawFile, *candidates: str) -> str | None:
