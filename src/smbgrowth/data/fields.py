@@ -83,9 +83,43 @@ _CUSTOMER_COLUMN = {
 }
 
 ORDER_FIELDS: tuple[Field, ...] = (
-    _f("order_id", "text", "order id", "order", "order no", "transaction id", "receipt id"),
+    _f(
+        "order_id",
+        "text",
+        "order id",
+        "order",
+        "order no",
+        "transaction id",
+        "receipt id",
+        # Invoice-, receipt- and document-numbered sales (accounting and retail tools).
+        "invoice no",
+        "invoice number",
+        "invoice id",
+        "invoice",
+        "receipt number",
+        "receipt no",
+        "sales order",
+        "sales order number",
+        "document number",
+        "transaction number",
+        "order reference",
+        "order ref",
+    ),
     _f("order_number", "text", "order number", "order name", "order #"),
-    _f("customer_id", "text", "customer id", "customer", "client id", "customer number", "user id"),
+    _f(
+        "customer_id",
+        "text",
+        "customer id",
+        "customer",
+        "client id",
+        "customer number",
+        "user id",
+        "customer no",
+        "customer code",
+        "buyer id",
+        "member id",
+        "account number",
+    ),
     _f(
         "ordered_at",
         "timestamp",
@@ -96,11 +130,18 @@ ORDER_FIELDS: tuple[Field, ...] = (
         "purchase date",
         "transaction date",
         "created",
+        "invoice date",
+        "sale date",
+        "receipt date",
+        "order created",
+        "placed at",
+        "order datetime",
+        "datetime",
     ),
-    _f("status", "text", "status", "order status", "financial status"),
+    _f("status", "text", "status", "order status", "financial status", "payment status"),
     _f("fulfilled_at", "timestamp", "fulfilled at", "ship date", "shipped at", "shipped date"),
     _f("cancelled_at", "timestamp", "cancelled at", "canceled at"),
-    _f("currency", "text", "currency", "order currency"),
+    _f("currency", "text", "currency", "order currency", "currency code"),
     _f("subtotal", "money", "subtotal", "order subtotal"),
     _f("discount", "money", "discount amount", "order discount", "discount total"),
     _f("shipping", "money", "shipping", "shipping total", "shipping amount"),
@@ -115,6 +156,14 @@ ORDER_FIELDS: tuple[Field, ...] = (
         "revenue",
         "dollar value",
         "value",
+        "total price",
+        "invoice total",
+        "invoice amount",
+        "order value",
+        "order amount",
+        "total amount",
+        "amount paid",
+        "sale amount",
     ),
     _f("refunded", "money", "refunded amount", "amount refunded", "refund amount"),
     _f("channel", "text", "sales channel", "order channel"),
@@ -123,7 +172,22 @@ ORDER_FIELDS: tuple[Field, ...] = (
 
 LINE_FIELDS: tuple[Field, ...] = (
     _f("line_no", "integer", "line number", "line no", "item #"),
-    _f("sku", "text", "sku", "product id", "item code", "product code", "lineitem sku"),
+    _f(
+        "sku",
+        "text",
+        "sku",
+        "product id",
+        "item code",
+        "product code",
+        "lineitem sku",
+        "stock code",
+        "variant sku",
+        "product sku",
+        "item number",
+        "item no",
+        "item id",
+        "article number",
+    ),
     _f(
         "product_name",
         "text",
@@ -132,10 +196,36 @@ LINE_FIELDS: tuple[Field, ...] = (
         "item name",
         "lineitem name",
         "description",
+        "item description",
+        "product description",
+        "product title",
+        "item",
     ),
     _f("product_category", "text", "category", "product category", "product type"),
-    _f("quantity", "decimal", "quantity", "qty", "units", "lineitem quantity"),
-    _f("unit_price", "money", "unit price", "price", "lineitem price", "item price"),
+    _f(
+        "quantity",
+        "decimal",
+        "quantity",
+        "qty",
+        "units",
+        "lineitem quantity",
+        "quantity ordered",
+        "units sold",
+        "items sold",
+        "qty sold",
+    ),
+    _f(
+        "unit_price",
+        "money",
+        "unit price",
+        "price",
+        "lineitem price",
+        "item price",
+        "price each",
+        "sale price",
+        "selling price",
+        "unit amount",
+    ),
     _f("unit_cost", "money", "unit cost", "cost", "item cost", "cost price"),
     _f("line_discount", "money", "line discount", "lineitem discount"),
     _f(
@@ -146,6 +236,11 @@ LINE_FIELDS: tuple[Field, ...] = (
         "line amount",
         "order line total",
         "item total",
+        "total price",
+        "extended price",
+        "ext price",
+        "line value",
+        "amount",
     ),
 )
 
@@ -343,7 +438,13 @@ def guess_mapping(target: str, headers: list[str] | tuple[str, ...]) -> dict[str
         if header is not None and header not in used:
             mapping[name] = header
             used.add(header)
-    for name, field in fields.items():
+    order = list(fields.items())
+    if target == "order_lines":
+        # In a line-level file, "Amount" or "Total Price" is the line's amount: line
+        # fields choose their headers before the order-level ones.
+        line_names = {f.name for f in LINE_FIELDS}
+        order.sort(key=lambda item: item[0] not in line_names)
+    for name, field in order:
         if name in mapping:
             continue
         for synonym in field.synonyms:

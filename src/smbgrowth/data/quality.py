@@ -85,6 +85,11 @@ def _shared_emails(customers: ir.Table) -> int:
     return int(per_email.filter(per_email.n > 1).n.sum().fill_null(0).execute())
 
 
+def _before_tax(o: ir.Table) -> ir.NumericValue:
+    """Subtotal − discount + shipping: an order's total when its prices include tax."""
+    return o.subtotal - o.discount.fill_null(0) + o.shipping.fill_null(0)
+
+
 def _checks(ws: Workspace, now: datetime) -> list[tuple[str, str, Callable[[], int], str]]:
     """(table, check id, row counter, message template with {n}) for every check."""
     c, o, ol = ws.customers, ws.orders, ws.order_lines
@@ -117,22 +122,17 @@ def _checks(ws: Workspace, now: datetime) -> list[tuple[str, str, Callable[[], i
             lambda: _count(
                 o.filter(
                     o.subtotal.notnull()
-                    & (
-                        (
-                            o.subtotal
-                            - o.discount.fill_null(0)
-                            + o.shipping.fill_null(0)
-                            + o.tax.fill_null(0)
-                            - o.total
-                        ).abs()
-                        > 0.01
-                    )
+                    & ((_before_tax(o) + o.tax.fill_null(0) - o.total).abs() > 0.01)
+                    # Prices that include tax (most of the world outside the US): the
+                    # tax is already inside the subtotal.
+                    & ((_before_tax(o) - o.total).abs() > 0.01)
                     & o.discount.notnull()
                     & o.shipping.notnull()
                     & o.tax.notnull()
                 )
             ),
-            "{n} order(s) where subtotal − discount + shipping + tax ≠ total",
+            "{n} order(s) whose total is neither subtotal − discount + shipping + tax nor, "
+            "with prices including tax, subtotal − discount + shipping",
         ),
         (
             "orders",

@@ -164,13 +164,15 @@ def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, relation: str, skip_ro
             # failed read cannot be retried inside the import's transaction. Quotes are
             # RFC 4180 double quotes: left to sniff, a name like O'Brien on two rows can
             # make the apostrophe the quote character and merge the rows between.
+            # No comment character: left to sniff, Shopify's order names (#1001) at
+            # the start of every row make '#' a comment marker and drop the rows.
             run(
                 con,
                 f"CREATE TEMP TABLE {relation} AS SELECT * FROM read_csv("
                 f"{sql_literal(str(path))}, all_varchar = true, header = true, "
                 f"skip = {int(skip_rows)}, encoding = {sql_literal(attempt)}, "
                 f"null_padding = true, parallel = false, normalize_names = false, "
-                f"quote = '\"', escape = '\"', "
+                f"quote = '\"', escape = '\"', comment = '', "
                 f"sample_size = 20480)",
             )
         except duckdb.InvalidInputException as exc:
