@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from smbgrowth.data.workspace import Workspace
+from smbgrowth.errors import MappingError
 from tests.data.importing import column, money, record, run_import, utc
 
 
@@ -69,3 +72,43 @@ def test_woocommerce_advanced_order_export_line_rows(workspace: Workspace) -> No
     assert record(workspace, "customers", customer_id="hana@kimdesign.example")["name"] == (
         "Hana Kim"
     )
+
+
+def test_woocommerce_line_rows_count_each_order_total_once(workspace: Workspace) -> None:
+    # 2301 has two line rows each repeating its 57.60 total; 2302 one row of 16.50
+    run_import(workspace, "woocommerce", "woocommerce/advanced_order_export.csv")
+    assert column(workspace, "SELECT count(*) FROM orders") == [2]
+    assert column(workspace, "SELECT sum(total) FROM orders") == [money("74.10")]  # not 131.70
+    assert column(workspace, "SELECT count(*) FROM order_lines") == [3]
+
+
+def test_woocommerce_reimporting_line_rows_changes_nothing(workspace: Workspace) -> None:
+    run_import(workspace, "woocommerce", "woocommerce/advanced_order_export.csv")
+    again = run_import(workspace, "woocommerce", "woocommerce/advanced_order_export.csv")
+    assert all(c.inserted == c.updated == c.removed == 0 for c in again.totals().values())
+
+
+def test_woocommerce_analytics_orders_download(workspace: Workspace) -> None:
+    result = run_import(workspace, "woocommerce", "woocommerce/analytics_orders.csv")
+    assert workspace.duck.execute(
+        "SELECT order_id, customer_id, total, status, ordered_at FROM orders ORDER BY 1"
+    ).fetchall() == [
+        ("3101", "Maya Ortiz", money("50.00"), "completed", utc(2024, 5, 2, 4)),
+        ("3102", "Tomas Berg", money("12.50"), "completed", utc(2024, 5, 2, 4)),  # Processing
+        ("3103", "Maya Ortiz", money("0.00"), "refunded", utc(2024, 5, 3, 4)),
+        ("3104", "Lena Fox", money("37.50"), "pending", utc(2024, 5, 4, 4)),  # On hold
+    ]
+    maya = record(workspace, "customers", customer_id="Maya Ortiz")
+    assert (maya["name"], maya["segment"]) == ("Maya Ortiz", "returning")
+    warnings = result.files[0].warnings
+    assert any("net sales only" in w for w in warnings)
+    assert any("no e-mail" in w for w in warnings)
+    assert result.files[0].rows_skipped == 0
+
+
+def test_woocommerce_file_of_another_kind_names_what_is_missing(workspace: Workspace) -> None:
+    with pytest.raises(MappingError) as info:
+        run_import(workspace, "woocommerce", "xero/sales_invoices.csv")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "no column for order_id" in message and "'ContactName'" in message

@@ -1,8 +1,9 @@
 """WooCommerce order exports of the two common extension layouts.
 
-Core WooCommerce has no order CSV export; shops use an extension. Recognised:
-the order-per-row layout of WebToffee's Import Export Suite and the
-line-per-row layout of Advanced Order Export.
+Recognised: the order-per-row layout of WebToffee's Import Export Suite, the
+line-per-row layout of Advanced Order Export (the order's totals repeated on
+every line row and counted once per order), and the CSV that WooCommerce's own
+Analytics › Orders report downloads (one row per order, net sales only).
 """
 
 from __future__ import annotations
@@ -61,6 +62,40 @@ _LINE_ROWS: dict[str, tuple[str, ...]] = {
 }
 
 
+_ANALYTICS: dict[str, tuple[str, ...]] = {
+    "order_id": ("Order #",),
+    "ordered_at": ("Date",),
+    "status": ("Status",),
+    "customer_id": ("Customer",),
+    "customer_name": ("Customer",),
+    "customer_segment": ("Customer type",),
+    "total": ("Net Sales",),
+}
+
+_ANALYTICS_NOTES = (
+    "the Analytics orders download holds net sales only (before tax and shipping, after "
+    "coupons and refunds): order totals are net sales",
+    "it has no e-mail or customer id: customers are known by name, so two customers of "
+    "one name are one, and products sold are not imported as order lines",
+)
+
+
+def _analytics(raw: RawFile, options: ImportOptions) -> FilePlan:
+    columns = find_all(raw, _ANALYTICS)
+    require(raw, columns, ("order_id", "ordered_at", "total"), "a WooCommerce Analytics orders CSV")
+    return FilePlan(
+        target="orders",
+        columns=columns,
+        # Statuses are shown by their labels ("On hold"), not their slugs (on-hold).
+        derive={"status": "replace(lower(trim(status)), ' ', '-')"} if "status" in columns else {},
+        constants={"channel": "web"},
+        date_format=options.date_format,
+        decimal=options.decimal,
+        label="orders",
+        notes=_ANALYTICS_NOTES,
+    )
+
+
 def _name(
     raw: RawFile, first: tuple[str, ...], last: tuple[str, ...]
 ) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
@@ -78,9 +113,14 @@ def _name(
 
 class WooCommerceSource(HeaderSource):
     name = "woocommerce"
-    help = "WooCommerce order export (WebToffee order rows or Advanced Order Export line rows)"
+    help = (
+        "WooCommerce order export (WebToffee order rows, Advanced Order Export line rows, or "
+        "the Analytics › Orders CSV)"
+    )
 
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
+        if find(raw, "Order #") and find(raw, "Net Sales"):
+            return [_analytics(raw, options)]
         if find(raw, "order_total") and find(raw, "order_id"):
             columns = find_all(raw, _ORDER_ROWS)
             require(raw, columns, ("order_id", "ordered_at", "total"), "a WooCommerce order export")
@@ -98,7 +138,7 @@ class WooCommerceSource(HeaderSource):
                 raw,
                 columns,
                 ("order_id", "ordered_at", "quantity"),
-                "a WooCommerce order export (WebToffee or Advanced Order Export layout)",
+                "a WooCommerce order export (WebToffee, Advanced Order Export or Analytics layout)",
             )
             extra, derive = _name(raw, ("First Name (Billing)",), ("Last Name (Billing)",))
             target = "order_lines"
