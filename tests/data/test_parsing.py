@@ -69,7 +69,11 @@ def utc(*args: int) -> datetime:
         ("$1,234,567.89", "1234567.89"),
         (".5", "0.50"),
         ("  42  ", "42.00"),
-        ("2.345", "2.35"),  # rounded half away from zero to cents
+        ("2.345", "2.345"),  # kept at the source's precision (KWD has three decimals)
+        ("2.34565", "2.3457"),  # beyond four decimals: rounded half away from zero
+        ("1\u202f234,50\u00a0€", "1234.50"),
+        ("CHF 1’234.50", "1234.50"),
+        ("kr. 1.234,50", "1234.50"),
     ],
 )
 def test_money_spellings_parse_to_the_amount(
@@ -78,7 +82,9 @@ def test_money_spellings_parse_to_the_amount(
     assert parse(con, "money", text) == Decimal(value)
 
 
-@pytest.mark.parametrize("text", ["12,3,4", "abc", "=1+1", "1.2.3", "12 apples", "N/A"])
+@pytest.mark.parametrize(
+    "text", ["12,3,4", "abc", "=1+1", "1.2.3", "12 apples", "N/A", "12 34", "1,23.45", "0,123.4"]
+)
 def test_money_that_is_not_an_amount_parses_to_null(
     con: duckdb.DuckDBPyConnection, text: str
 ) -> None:
@@ -94,9 +100,10 @@ def test_empty_cells_are_missing_not_zero(con: duckdb.DuckDBPyConnection, text: 
 def test_decimal_separator_option_settles_a_lone_separator(
     con: duckdb.DuckDBPyConnection,
 ) -> None:
-    assert parse(con, "money", "1.234") == Decimal("1.23")
-    assert parse(con, "money", "1.234", decimal=",") == Decimal("1234.00")
-    assert parse(con, "money", "1,234", decimal=",") == Decimal("1.23")
+    assert parse(con, "money", "1.234", decimal=".") == Decimal("1.234")
+    assert parse(con, "money", "1.234", decimal=",") == Decimal("1234")
+    assert parse(con, "money", "1,234", decimal=",") == Decimal("1.234")
+    assert parse(con, "money", "1,234", decimal=".") == Decimal("1234")
     assert parse(con, "decimal", "2,5", decimal=",") == Decimal("2.5")
 
 

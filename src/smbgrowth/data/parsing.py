@@ -18,17 +18,21 @@ import stops and asks for ``date_format`` — guessing would silently corrupt da
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 
-from smbgrowth.data.duck import run, scalar
+from smbgrowth.data.duck import one, run, scalar
 from smbgrowth.errors import MappingError
 
 __all__ = [
     "DATE_FORMATS",
     "EXPECTED",
     "ISO",
+    "NumberLayout",
     "day_first",
     "detect_date_format",
+    "detect_decimal",
     "install_macros",
     "parse_expr",
     "quote_ident",
@@ -88,55 +92,72 @@ EXPECTED: dict[str, str] = {
 
 # A money or number cell: optional sign/parenthesis, optional currency before or
 # after, digits with separators. Anything else (letters, formulas) is rejected.
-_CURRENCY = r"(?:[A-Za-z]{1,3}\s?\$|[A-Za-z]{3}|[$€£¥₹₩₽₺₪]|kr|zł|Fr\.?)"
+_CURRENCY = r"(?:[A-Za-z]{1,3}\s?\$|[A-Za-z]{3}|[$€£¥₹₩₽₺₪]|kr\.?|zł|Fr\.?|Rs\.?)"
+# Characters that group thousands in every convention: spaces (also no-break, thin
+# and narrow no-break) and apostrophes (Swiss).
+_GROUP_CHARS = r"\s\x{00A0}\x{2009}\x{202F}'’"
 _NUMBER_RE = (
     r"^[(]?\s*[-+]?\s*(?:" + _CURRENCY + r")?\s*[(]?\s*[-+]?\s*"
-    r"(?:\d[\d.,' \x{00A0}\x{202F}]*|[.,]\d+)"
+    r"(?:\d[\d.," + _GROUP_CHARS + r"]*|[.,]\d+)"
     r"\s*(?:" + _CURRENCY + r")?\s*[)]?\s*-?\s*[)]?$"
 )
+# The digits and separators of a number once sign and currency are gone, every
+# grouping character written as one space, read under each convention. A grouped
+# integer part never starts with 0, so ``0,123`` and ``0.123`` are decimals.
+_DOT_BODY = (
+    r"(?:\d+|[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d{0,2}(?: \d{3})+|[1-9]\d?(?:,\d{2})+,\d{3})?"
+    r"(?:\.\d+)?"
+)
+_COMMA_BODY = r"(?:\d+|[1-9]\d{0,2}(?:\.\d{3})+|[1-9]\d{0,2}(?: \d{3})+)?(?:,\d+)?"
 
-_NUMBER_SQL = "'" + _NUMBER_RE.replace("'", "''") + "'"
+
+def _sql_re(pattern: str) -> str:
+    return "'" + pattern.replace("'", "''") + "'"
+
+
+_NUMBER_SQL = _sql_re(_NUMBER_RE)
+_DOT_SQL = _sql_re(_DOT_BODY)
+_COMMA_SQL = _sql_re(_COMMA_BODY)
 
 _MACROS = (
     # Text: trimmed, empty means missing. Nothing in a cell is ever evaluated.
     "CREATE OR REPLACE TEMP MACRO sg_text(s) AS nullif(trim(CAST(s AS VARCHAR)), '')",
-    # The digits and separators of a number cell, or NULL when the cell is not a number.
+    # Digits, '.', ',' and grouping spaces of a number-like text (currency, sign gone).
+    f"""CREATE OR REPLACE TEMP MACRO sg_num_body(s) AS
+        trim(regexp_replace(regexp_replace(regexp_replace(s, '[A-Za-z]+\\.?', '', 'g'),
+             {_sql_re("[^0-9.," + _GROUP_CHARS + "]")}, '', 'g'),
+             {_sql_re("[" + _GROUP_CHARS + "]")}, ' ', 'g'))""",
+    # The body of a number cell, or NULL when the cell is not a number.
     f"""CREATE OR REPLACE TEMP MACRO sg_num_core(s) AS
-        CASE WHEN regexp_full_match(trim(s), {_NUMBER_SQL})
-             THEN regexp_replace(trim(s), '[^0-9.,]', '', 'g') END""",
+        CASE WHEN regexp_full_match(trim(s), {_NUMBER_SQL}) THEN sg_num_body(s) END""",
     "CREATE OR REPLACE TEMP MACRO sg_num_negative(s) AS "
     "(contains(s, '-') OR (contains(s, '(') AND contains(s, ')')))",
-    # Normalise the core to a dot-decimal string. dec is '.', ',' or '' (auto).
-    r"""CREATE OR REPLACE TEMP MACRO sg_num_norm(c, dec) AS
+    # Whether a body reads as a number with '.' (dot) or ',' (comma) as decimal separator.
+    f"CREATE OR REPLACE TEMP MACRO sg_dot_ok(b) AS regexp_full_match(b, {_DOT_SQL})",
+    f"CREATE OR REPLACE TEMP MACRO sg_comma_ok(b) AS regexp_full_match(b, {_COMMA_SQL})",
+    # Normalise a body to a dot-decimal string, NULL when it does not read under the
+    # convention dec: '.', ',' or '' (each value on its own; only for constants).
+    r"""CREATE OR REPLACE TEMP MACRO sg_num_norm(b, dec) AS
         CASE
-          WHEN c IS NULL OR NOT regexp_matches(c, '\d') THEN NULL
-          WHEN dec = '.' THEN replace(c, ',', '')
-          WHEN dec = ',' THEN replace(replace(c, '.', ''), ',', '.')
-          WHEN contains(c, '.') AND contains(c, ',') THEN
-               CASE WHEN strpos(reverse(c), '.') < strpos(reverse(c), ',')
-                    THEN replace(c, ',', '')
-                    ELSE replace(replace(c, '.', ''), ',', '.') END
-          WHEN contains(c, ',') THEN
-               CASE WHEN regexp_full_match(c, '\d{1,3}(,\d{3})+') THEN replace(c, ',', '')
-                    WHEN length(c) - length(replace(c, ',', '')) = 1 THEN replace(c, ',', '.')
-                    ELSE NULL END
-          WHEN length(c) - length(replace(c, '.', '')) > 1 THEN
-               CASE WHEN regexp_full_match(c, '\d{1,3}(\.\d{3})+') THEN replace(c, '.', '')
-                    ELSE NULL END
-          ELSE c
+          WHEN b IS NULL OR NOT regexp_matches(b, '\d') THEN NULL
+          WHEN dec <> ',' AND sg_dot_ok(b) THEN replace(replace(b, ',', ''), ' ', '')
+          WHEN dec <> '.' AND sg_comma_ok(b)
+               THEN replace(replace(replace(b, '.', ''), ' ', ''), ',', '.')
         END""",
+    # Plain numbers (the vast majority of cells) take the fast path of a direct cast.
     r"""CREATE OR REPLACE TEMP MACRO sg_number(s, dec) AS
         CASE WHEN s IS NULL THEN NULL
              WHEN dec <> ',' AND regexp_full_match(s, '-?\d{1,15}(\.\d+)?')
              THEN CAST(s AS DOUBLE)
+             WHEN dec = ',' AND regexp_full_match(s, '-?\d{1,15}') THEN CAST(s AS DOUBLE)
              WHEN sg_text(s) IS NULL THEN NULL ELSE
           (CASE WHEN sg_num_negative(sg_text(s)) THEN -1 ELSE 1 END)
           * TRY_CAST(sg_num_norm(sg_num_core(sg_text(s)), dec) AS DOUBLE) END""",
-    # Plain numbers (the vast majority of cells) take the fast path of a direct cast.
     r"""CREATE OR REPLACE TEMP MACRO sg_decimal(s, dec) AS
         CASE WHEN s IS NULL THEN NULL
              WHEN dec <> ',' AND regexp_full_match(s, '-?\d{1,14}(\.\d{1,4})?')
              THEN CAST(s AS DECIMAL(18, 4))
+             WHEN dec = ',' AND regexp_full_match(s, '-?\d{1,14}') THEN CAST(s AS DECIMAL(18, 4))
              WHEN sg_text(s) IS NULL THEN NULL ELSE
           (CASE WHEN sg_num_negative(sg_text(s)) THEN -1 ELSE 1 END)
           * TRY_CAST(sg_num_norm(sg_num_core(sg_text(s)), dec) AS DECIMAL(18, 4)) END""",
@@ -208,7 +229,7 @@ def parse_expr(
     if kind == "text":
         return f"sg_text({raw})"
     if kind == "money":
-        return f"CAST(round(sg_decimal({raw}, {dec}), 2) AS DECIMAL(18, 2))"
+        return f"CAST(sg_decimal({raw}, {dec}) AS DECIMAL(18, 4))"
     if kind == "decimal":
         return f"sg_decimal({raw}, {dec})"
     if kind == "integer":
@@ -365,4 +386,103 @@ def _detect(
     raise MappingError(
         f"{file}: dates in column {header!r} can be read as {first!r} or {rival!r} "
         f"(e.g. {example!r}); set date_format in the mapping or pass --date-format {first!r}"
+    )
+
+
+@dataclass(frozen=True)
+class NumberLayout:
+    """How the numbers of one column are written.
+
+    ``decimal`` is the decimal separator, ``'.'`` or ``','``; ``rounded`` counts the
+    non-empty cells with more than four decimals under it (stored rounded to four);
+    ``settled`` is false when no value showed the convention (whole numbers only).
+    """
+
+    decimal: str
+    rounded: int = 0
+    settled: bool = True
+
+
+def detect_decimal(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    column: str,
+    *,
+    file: str,
+    header: str,
+    whole: bool = False,
+    decimal: str | None = None,
+    prefer: str | None = None,
+) -> NumberLayout:
+    """Choose the decimal separator of a number column from all its values.
+
+    One pass over the distinct values that hold a ``.`` or ``,``. A value is evidence
+    for dot-decimal when it reads only with ``.`` as the decimal separator
+    (``1,234.50``, ``12.5``, ``1,234,567``, ``0.123``), for comma-decimal when it reads
+    only with ``,`` (``1.234,50``, ``12,5``, ``1.234.567``). ``1,234`` and ``1.234``
+    read as both, with different values: they are ambiguous. Spaces and apostrophes
+    group thousands in both conventions.
+
+    ``decimal`` fixes the separator (only the rounding count is computed). ``whole``
+    (integer columns) reads ambiguous values as thousands; otherwise ``prefer`` (the
+    separator the file's other columns settled) decides them. Raises MappingError
+    when the column mixes both conventions, or when it is all ambiguous and nothing
+    settles it.
+    """
+    col = quote_ident(column)
+    # Percent cells (25%, 1,5 %) are numbers followed by a sign.
+    text = f"rtrim(sg_text({col}), '% ')"
+    values = (
+        f"SELECT v, count(*) AS n FROM (SELECT {text} AS v FROM {relation}) "
+        f"WHERE contains(v, '.') OR contains(v, ',') GROUP BY v"
+    )
+    body = f"(SELECT v, n, sg_num_core(v) AS b FROM ({values}))"
+    classed = (
+        f"(SELECT v, n, b, sg_dot_ok(b) AS dot, sg_comma_ok(b) AS comma FROM {body} "
+        f"WHERE b IS NOT NULL AND regexp_matches(b, '\\d'))"
+    )
+    amb = "dot AND comma AND (contains(b, '.') OR contains(b, ','))"
+    row = one(
+        con,
+        f"""SELECT
+              min(v) FILTER (WHERE dot AND NOT comma),
+              min(v) FILTER (WHERE comma AND NOT dot),
+              min(v) FILTER (WHERE {amb} AND contains(b, ',')),
+              min(v) FILTER (WHERE {amb} AND contains(b, '.')),
+              coalesce(sum(n) FILTER (WHERE dot AND regexp_matches(b, '\\.\\d{{5,}}$')), 0),
+              coalesce(sum(n) FILTER (WHERE comma AND regexp_matches(b, ',\\d{{5,}}$')), 0)
+            FROM {classed}""",
+    )
+    assert row is not None
+    dot_only, comma_only, amb_comma, amb_dot, rounded_dot, rounded_comma = row
+
+    def layout(sep: str, settled: bool = True) -> NumberLayout:
+        return NumberLayout(sep, int(rounded_dot if sep == "." else rounded_comma), settled)
+
+    if decimal in (".", ","):
+        return layout(decimal)
+    where = f"{file}: numbers in column {header!r}"
+    how = 'set decimal in the mapping (decimal: "." or ",") or pass --decimal'
+    # 1,234 (thousands comma) leans to dot-decimal, 1.234 (thousands dot) to comma.
+    dot_side, comma_side = dot_only or amb_comma, comma_only or amb_dot
+    if (dot_only and comma_only) or (amb_comma and amb_dot):
+        raise MappingError(
+            f"{where} mix decimal conventions ({dot_side!r} and {comma_side!r}); "
+            f"correct the column, or {how}"
+        )
+    if dot_only:
+        return layout(".")
+    if comma_only:
+        return layout(",")
+    if not (amb_comma or amb_dot):
+        return layout(".", settled=False)
+    if whole:
+        return layout("." if amb_comma else ",", settled=False)
+    if prefer in (".", ","):
+        return layout(prefer)
+    example = amb_comma or amb_dot
+    sep = "," if amb_comma else "."
+    raise MappingError(
+        f"{where} can be read with {sep!r} as thousands or as decimal separator "
+        f"(e.g. {example!r}); {how}"
     )

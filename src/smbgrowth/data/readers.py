@@ -13,6 +13,8 @@ import codecs
 import csv
 import datetime as dt
 import io
+import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,26 +47,104 @@ class RawFile:
     header_row: int
 
 
-def detect_encoding(path: Path) -> str:
-    """Return 'utf-16' for a file with that BOM, 'utf-8' when every byte decodes, else 'latin-1'.
+# Bytes 0x80-0x9F that Windows-1252 maps to characters (€, curly quotes, …, dashes);
+# the other five are unassigned there, and control characters in Latin-1.
+_CP1252_ONLY = bytes(b for b in range(0x80, 0xA0) if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D))
+_NOT_C1 = bytes(b for b in range(256) if not 0x80 <= b < 0xA0)
+# Encodings DuckDB's CSV reader decodes itself; others are transcoded to UTF-8 first.
+_NATIVE = {"utf-8": "utf-8", "latin-1": "latin-1", "utf-16": "utf-16"}
 
-    The whole file is checked (a fast streaming decode): a Latin-1 byte far down a
-    file would otherwise stop DuckDB mid-import, where the read cannot be retried.
+
+def detect_encoding(path: Path) -> str:
+    """Return the text encoding of a CSV file.
+
+    'utf-8' (with or without a byte-order mark) when every byte decodes as UTF-8;
+    'utf-16' (little-endian) or 'utf-16-be' from a byte-order mark or, without one,
+    from the NUL bytes of ASCII characters; 'windows-1252' when bytes 0x80-0x9F
+    occur and are all Windows-1252 characters (€, curly quotes, … of Excel on
+    Windows); else 'latin-1'. The whole file is checked (a fast streaming decode): a
+    stray byte far down a file would otherwise stop DuckDB mid-import, where the
+    read cannot be retried.
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
+    c1: set[int] = set()
+    utf8 = True
     with path.open("rb") as fh:
         head = fh.read(_SNIFF_BYTES)
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        if head.startswith(codecs.BOM_UTF16_LE):
             return "utf-16"
+        if head.startswith(codecs.BOM_UTF16_BE):
+            return "utf-16-be"
+        if not head.startswith(codecs.BOM_UTF8):
+            wide = _utf16_without_bom(head)
+            if wide:
+                return wide
         chunk = head
-        try:
-            while chunk:
-                decoder.decode(chunk)
-                chunk = fh.read(1 << 20)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "latin-1"
-    return "utf-8"
+        while chunk:
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+            c1.update(chunk.translate(None, _NOT_C1))
+            chunk = fh.read(1 << 20)
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
+    if utf8:
+        return "utf-8"
+    if c1 and c1 <= set(_CP1252_ONLY):
+        return "windows-1252"
+    return "latin-1"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16' or 'utf-16-be' when the NUL bytes of a BOM-less file say so, else None."""
+    sample = head[: 4096 - 4096 % 2] if len(head) >= 4096 else head[: len(head) - len(head) % 2]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    even_nul, odd_nul = even.count(0) / len(even), odd.count(0) / len(odd)
+    # Text of mostly ASCII characters: one byte of each pair is NUL, the other never.
+    if odd_nul > 0.3 and even_nul < 0.05:
+        return "utf-16"
+    if even_nul > 0.3 and odd_nul < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _python_codec(path: Path, encoding: str) -> str:
+    """The Python codec that reads ``path`` in ``encoding``, dropping a byte-order mark."""
+    if encoding == "utf-8":
+        return "utf-8-sig"
+    if encoding in ("utf-16", "utf-16-be"):
+        with path.open("rb") as fh:
+            bom = fh.read(2)
+        if bom in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"
+        return "utf-16-le" if encoding == "utf-16" else "utf-16-be"
+    if encoding == "windows-1252":
+        return "cp1252"
+    return encoding
+
+
+def _transcode(path: Path, encoding: str, folder: Path) -> Path:
+    """Write ``path`` as UTF-8 into a new file in ``folder``, streaming; return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    decoder = codecs.getincrementaldecoder(_python_codec(path, encoding))()
+    handle, name = tempfile.mkstemp(suffix=".csv", prefix="transcoded-", dir=folder)
+    target = Path(name)
+    try:
+        with path.open("rb") as src, os.fdopen(handle, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(decoder.decode(chunk).encode("utf-8"))
+            dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target
 
 
 def check_file(path: Path) -> None:
@@ -88,9 +168,7 @@ def peek_rows(path: Path, n: int = 30) -> list[list[str]]:
     """Return the first ``n`` rows of a CSV file, for finding a header below title rows."""
     check_file(path)
     encoding = detect_encoding(path)
-    with path.open(
-        "r", encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline=""
-    ) as fh:
+    with path.open("r", encoding=_python_codec(path, encoding), newline="") as fh:
         sample = fh.read(_SNIFF_BYTES)
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t|")
@@ -156,40 +234,52 @@ def _first_error_line(exc: Exception) -> str:
 
 def _load_csv(con: duckdb.DuckDBPyConnection, path: Path, relation: str, skip_rows: int) -> str:
     encoding = detect_encoding(path)
-    for attempt in (encoding, "latin-1"):
+    if encoding in _NATIVE:
+        _read_csv(con, path, relation, skip_rows, _NATIVE[encoding])
+    else:
+        # DuckDB reads UTF-8, UTF-16 LE and Latin-1 only: others become a temporary
+        # UTF-8 copy next to DuckDB's own spill files, removed once loaded.
+        spill = str(scalar(con, "SELECT current_setting('temp_directory')") or "")
+        folder = Path(spill) if spill else Path(tempfile.gettempdir())
+        copy = _transcode(path, encoding, folder)
         try:
-            run(con, f"DROP TABLE IF EXISTS {relation}")
-            # One thread: DuckDB's parallel reader cannot pad short rows (report
-            # footers) when a quoted cell holds a line break (addresses, notes), and a
-            # failed read cannot be retried inside the import's transaction. Quotes are
-            # RFC 4180 double quotes: left to sniff, a name like O'Brien on two rows can
-            # make the apostrophe the quote character and merge the rows between.
-            # No comment character: left to sniff, Shopify's order names (#1001) at
-            # the start of every row make '#' a comment marker and drop the rows.
-            run(
-                con,
-                f"CREATE TEMP TABLE {relation} AS SELECT * FROM read_csv("
-                f"{sql_literal(str(path))}, all_varchar = true, header = true, "
-                f"skip = {int(skip_rows)}, encoding = {sql_literal(attempt)}, "
-                f"null_padding = true, parallel = false, normalize_names = false, "
-                f"quote = '\"', escape = '\"', comment = '', "
-                f"sample_size = 20480)",
-            )
-        except duckdb.InvalidInputException as exc:
-            message = str(exc)
-            if "unicode" in message.lower() and attempt != "latin-1":
-                encoding = "latin-1"
-                continue
-            raise InputFileError(
-                f"{path.name}: cannot be read as CSV: {_first_error_line(exc)}"
-            ) from None
-        except duckdb.Error as exc:
-            raise InputFileError(
-                f"{path.name}: cannot be read as CSV: {_first_error_line(exc)}"
-            ) from None
-        _add_row_numbers(con, relation, skip_rows)
-        return attempt
-    raise InputFileError(f"{path.name}: cannot be decoded as UTF-8 or Latin-1")
+            _read_csv(con, copy, relation, skip_rows, "utf-8", shown=path.name)
+        finally:
+            copy.unlink(missing_ok=True)
+    _add_row_numbers(con, relation, skip_rows)
+    return encoding
+
+
+def _read_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    relation: str,
+    skip_rows: int,
+    encoding: str,
+    *,
+    shown: str | None = None,
+) -> None:
+    name = shown or path.name
+    try:
+        run(con, f"DROP TABLE IF EXISTS {relation}")
+        # One thread: DuckDB's parallel reader cannot pad short rows (report
+        # footers) when a quoted cell holds a line break (addresses, notes), and a
+        # failed read cannot be retried inside the import's transaction. Quotes are
+        # RFC 4180 double quotes: left to sniff, a name like O'Brien on two rows can
+        # make the apostrophe the quote character and merge the rows between.
+        # No comment character: left to sniff, Shopify's order names (#1001) at
+        # the start of every row make '#' a comment marker and drop the rows.
+        run(
+            con,
+            f"CREATE TEMP TABLE {relation} AS SELECT * FROM read_csv("
+            f"{sql_literal(str(path))}, all_varchar = true, header = true, "
+            f"skip = {int(skip_rows)}, encoding = {sql_literal(encoding)}, "
+            f"null_padding = true, parallel = false, normalize_names = false, "
+            f"quote = '\"', escape = '\"', comment = '', "
+            f"sample_size = 20480)",
+        )
+    except duckdb.Error as exc:
+        raise InputFileError(f"{name}: cannot be read as CSV: {_first_error_line(exc)}") from None
 
 
 def _add_row_numbers(con: duckdb.DuckDBPyConnection, relation: str, skip_rows: int) -> None:
