@@ -155,6 +155,16 @@ def test_ads_week_ranges_are_spread_over_seven_days(workspace: Workspace) -> Non
     assert sum(r[6] for r in rows[7:]) == pytest.approx(0.5)
 
 
+def test_ads_month_labels_cover_the_month_within_the_report(workspace: Workspace) -> None:
+    run_import(workspace, "ads", "ads/meta_month_labels.csv")
+    # "October 2024" within Reporting starts 2024-10-15: 17 days; November: 30 days
+    assert _by(workspace, "month(date)") == {
+        10: (money("31.00"), 31, None, None, 17),
+        11: (money("30.00"), 30, None, None, 30),
+    }
+    assert column(workspace, "SELECT min(date) FROM marketing_spend") == [date(2024, 10, 15)]
+
+
 def test_ads_tiktok_export_with_dashes_and_percentages(workspace: Workspace) -> None:
     run_import(workspace, "ads", "ads/tiktok_daily.csv")
     assert workspace.duck.execute(_ROWS).fetchall() == [

@@ -210,8 +210,8 @@ def daily_spend(
         if multi is not None and multi[0]:
             notes.append(
                 f"{multi[0]} row(s) cover more than one day; their spend, impressions, clicks "
-                f"and conversions are spread evenly over their {multi[1]} days "
-                f"({multi[2]} to {multi[3]}), the daily parts adding up to each row exactly"
+                f"and conversions are spread evenly over their days ({multi[1]} campaign-days "
+                f"from {multi[2]} to {multi[3]}), the daily parts adding up to each row exactly"
             )
     keys = "date, channel, campaign"
     repeat = one(
