@@ -195,3 +195,27 @@ def test_a_mapped_field_replaces_what_the_source_derived(
     mapping = _mapping(tmp_path, table="customers", columns={"name": "Last Name"})
     run_import(workspace, "hubspot", "hubspot/contacts_work_email.csv", mapping_file=mapping)
     assert record(workspace, "customers", customer_id="301")["name"] == "Moretti"
+
+
+def test_a_mapping_supplies_a_key_column_the_source_would_insist_on(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "Contact identifier,Work email,Create Date\n"
+        "1.11015E+11,Ida@Example.com,2024-03-01 10:00\n"
+        "77,jo@example.com,2024-03-02 10:00\n",
+        encoding="utf-8",
+    )
+    mapping = _mapping(
+        tmp_path,
+        table="customers",
+        columns={"customer_id": "Contact identifier", "email": "Work email"},
+    )
+    result = run_import(workspace, "hubspot", path, mapping_file=mapping)
+    # The mangled id gives way to the mapped e-mail column.
+    assert column(workspace, "SELECT customer_id FROM customers ORDER BY 1") == [
+        "77",
+        "ida@example.com",
+    ]
+    assert any("1 are keyed by their e-mail" in w for w in result.files[0].warnings)

@@ -21,6 +21,7 @@ __all__ = [
     "find",
     "find_all",
     "has",
+    "mapped_columns",
     "mapping_skip_rows",
     "require",
 ]
@@ -53,6 +54,19 @@ def mapping_skip_rows(options: ImportOptions) -> int:
     if options.mapping_file:
         return load_mapping(options.mapping_file).skip_rows
     return 0
+
+
+def mapped_columns(raw: RawFile, options: ImportOptions, table: str) -> dict[str, str]:
+    """Field → header that the ``--mapping`` file gives for ``table`` (empty for another table).
+
+    For a source to consult before insisting on a column it did not recognise.
+    """
+    if not options.mapping_file:
+        return {}
+    mapping = load_mapping(options.mapping_file)
+    if mapping.table != table:
+        return {}
+    return resolve_headers(mapping.columns, raw.headers, raw.path.name)
 
 
 def _fills(plan_target: str, table: str) -> bool:

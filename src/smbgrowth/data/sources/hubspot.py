@@ -22,7 +22,7 @@ from smbgrowth.data.fields import normalise_header
 from smbgrowth.data.parsing import quote_ident
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
-from smbgrowth.data.sources.base import HeaderSource, find, find_all, require
+from smbgrowth.data.sources.base import HeaderSource, find, find_all, mapped_columns, require
 from smbgrowth.data.workspace import Workspace
 
 __all__ = ["HubSpotSource"]
@@ -230,7 +230,7 @@ class HubSpotSource(HeaderSource):
         self, raw: RawFile, layout: _Layout, options: ImportOptions, ws: Workspace
     ) -> list[FilePlan]:
         own = layout.own
-        columns = find_all(own, _CONTACTS)
+        columns = {**find_all(own, _CONTACTS), **mapped_columns(raw, options, "customers")}
         require(raw, columns, ("customer_id",), "a HubSpot contacts, companies or deals export")
         extra: dict[str, tuple[str, str]] = {}
         derive: dict[str, str] = {}
@@ -276,7 +276,7 @@ class HubSpotSource(HeaderSource):
         self, raw: RawFile, layout: _Layout, options: ImportOptions, ws: Workspace
     ) -> list[FilePlan]:
         own = layout.own
-        columns = find_all(own, _COMPANIES)
+        columns = {**find_all(own, _COMPANIES), **mapped_columns(raw, options, "customers")}
         require(raw, columns, ("customer_id",), "a HubSpot companies export")
         id_header = columns["customer_id"]
         # Company and contact ids are counted separately by HubSpot and may coincide.
@@ -300,7 +300,7 @@ class HubSpotSource(HeaderSource):
         self, raw: RawFile, layout: _Layout, options: ImportOptions, ws: Workspace
     ) -> list[FilePlan]:
         own = layout.own
-        columns = find_all(own, _DEALS)
+        columns = {**find_all(own, _DEALS), **mapped_columns(raw, options, "deals")}
         if "customer_id" not in columns:
             contact = layout.block("contact", "Record ID - Contact")
             if contact:
