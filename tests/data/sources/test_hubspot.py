@@ -215,6 +215,19 @@ def test_hubspot_reimport_of_todays_export_changes_nothing(
     }
 
 
+def test_hubspot_own_record_id_may_stand_anywhere(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "First Name,Email,Record ID - Contact,Create Date,Record ID - Company,Company name,"
+        "Create Date\n"
+        "Ana,ana@acme.example,201,2024-02-05 01:51,5001,Acme Corporation,2023-01-02 08:00\n"
+    )
+    run_import(workspace, "hubspot", path)
+    ana = record(workspace, "customers", customer_id="201")
+    assert ana["company"] == "Acme Corporation"
+    assert ana["created_at"] == utc(2024, 2, 5, 6, 51)
+
+
 def test_hubspot_deals_export_with_record_id_deal(workspace: Workspace) -> None:
     result = run_import(workspace, "hubspot", "hubspot/deals_current.csv", **_DATES)
     deals = workspace.duck.execute(

@@ -102,6 +102,7 @@ class _Layout:
 
     own: RawFile
     blocks: dict[str, dict[str, str]]
+    kind: str  # the object named by the record's own "Record ID - <object>", else ""
 
     def block(self, obj: str, *candidates: str) -> str | None:
         """The real header of an associated ``obj``'s column matching a candidate spelling."""
@@ -115,13 +116,15 @@ class _Layout:
 
 def _layout(raw: RawFile) -> _Layout:
     """Split the headers into the record's own columns and the associated blocks."""
-    starts = [i for i, h in enumerate(raw.headers) if i > 0 and _BLOCK.match(h)]
+    starts = [i for i, h in enumerate(raw.headers) if _BLOCK.match(h)]
+    kind = ""
+    if starts and not any(normalise_header(h) == "recordid" for h in raw.headers[: starts[0]]):
+        # The first "Record ID - <object>" is the record's own id, wherever it stands.
+        kind = _object(raw.headers[starts.pop(0)])
     own = dataclasses.replace(raw, headers=raw.headers[: starts[0] if starts else None])
     blocks: dict[str, dict[str, str]] = {}
     for k, start in enumerate(starts):
         stop = starts[k + 1] if k + 1 < len(starts) else len(raw.headers)
-        match = _BLOCK.match(raw.headers[start])
-        assert match is not None
         earlier = {normalise_header(h) for h in raw.headers[:start]}
         plain: dict[str, str] = {}
         for header in raw.headers[start:stop]:
@@ -132,8 +135,14 @@ def _layout(raw: RawFile) -> _Layout:
             else:
                 header_name = header
             plain.setdefault(normalise_header(header_name), header)
-        blocks.setdefault(normalise_header(match.group("object")), plain)
-    return _Layout(own, blocks)
+        blocks.setdefault(_object(raw.headers[start]), plain)
+    return _Layout(own, blocks, kind)
+
+
+def _object(header: str) -> str:
+    """``Record ID - Company`` → ``company``."""
+    match = _BLOCK.match(header)
+    return normalise_header(match.group("object")) if match else ""
 
 
 def _mangled_note(
@@ -212,10 +221,7 @@ class HubSpotSource(HeaderSource):
 
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
         layout = _layout(raw)
-        own = layout.own
-        first = own.headers[0] if own.headers else ""
-        match = _BLOCK.match(first)
-        kind = normalise_header(match.group("object")) if match else ""
+        own, kind = layout.own, layout.kind
         if kind == "deal" or (not kind and find(own, "Deal Stage", "Deal Name")):
             return self._deals(raw, layout, options, ws)
         if kind == "company" or (
