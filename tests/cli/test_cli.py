@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from smbgrowth.cli.main import app
+from smbgrowth.data.migrations import DUCKDB_MIGRATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -55,7 +56,7 @@ def ws_path(tmp_path: Path) -> Path:
     assert code == 0
     info = json.loads(out)
     assert info["reporting_currency"] == "EUR"
-    assert info["schema_version"] == 4
+    assert info["schema_version"] == DUCKDB_MIGRATIONS[-1].version
     return path
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import smbgrowth
-from smbgrowth.data.migrations import Migration, migrate_duckdb
+from smbgrowth.data.migrations import DUCKDB_MIGRATIONS, Migration, migrate_duckdb
 from smbgrowth.data.schema import CANONICAL_TABLES, META_COLUMNS
 from smbgrowth.errors import MigrationError
 
@@ -88,7 +88,7 @@ def test_a_version_one_workspace_opens_upgraded_without_loss(tmp_path: Path) -> 
     migrate_sqlite(ops)
     ops.close()
     with smbgrowth.open_workspace(path) as ws:
-        assert ws.schema_version == 4
+        assert ws.schema_version == DUCKDB_MIGRATIONS[-1].version
         assert ws.read("deals")["deal_id"].tolist() == ["d1"]
         assert ws.row_count("deal_stages") == 0
         assert ws.row_count("experiments") == 0
@@ -120,7 +120,7 @@ def test_a_version_three_workspace_opens_upgraded_with_experiments(tmp_path: Pat
     migrate_sqlite(ops)
     ops.close()
     with smbgrowth.open_workspace(path) as ws:
-        assert ws.schema_version == 4
+        assert ws.schema_version == DUCKDB_MIGRATIONS[-1].version
         assert ws.read("customers")["email"].tolist() == ["a@example.com"]
         assert ws.read("customer_segments")["segment"].tolist() == ["champions"]
         assert ws.row_count("experiments") == 0

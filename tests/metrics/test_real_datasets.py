@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -39,17 +39,15 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
     df = pd.read_csv(SUPERSTORE, encoding="utf-8-sig", dtype={"Sales": str})
-    # The workspace stores each line in cents, rounded half up, as DECIMAL(18, 2) does.
-    df["cents"] = [
-        int(Decimal(v).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) * 100) for v in df["Sales"]
-    ]
+    # The workspace stores each line as the file writes it (up to four decimals).
+    df["amount"] = [Decimal(v) for v in df["Sales"]]
     df["year"] = pd.to_datetime(df["Order Date"], format="%m/%d/%Y").dt.year.astype(str)
     return df
 
 
 def test_revenue_by_year_matches_pandas(store: Workspace, frame: pd.DataFrame) -> None:
     got = compute_metric(store, "revenue_net", grain="year").series()
-    expected = frame.groupby("year")["cents"].sum() / 100
+    expected = frame.groupby("year")["amount"].agg(lambda s: float(sum(s, Decimal(0))))
     assert got.round(2).to_dict() == expected.round(2).to_dict()
 
 
@@ -63,7 +61,7 @@ def test_revenue_and_customers_by_segment_match_pandas(
     store: Workspace, frame: pd.DataFrame
 ) -> None:
     revenue = compute_metric(store, "revenue_net", grain="total", by="segment").frame
-    expected = frame.groupby("Segment")["cents"].sum() / 100
+    expected = frame.groupby("Segment")["amount"].agg(lambda s: float(sum(s, Decimal(0))))
     assert (
         dict(zip(revenue.segment, revenue.value.round(2), strict=True))
         == expected.round(2).to_dict()

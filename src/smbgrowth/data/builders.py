@@ -11,6 +11,7 @@ erase).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 import duckdb
@@ -37,6 +38,8 @@ class Output:
     replace_children_of: str | None = None
     #: True when the relation has one row per key by construction (grouped).
     unique: bool = False
+    #: What building the rows did that the user should know (rows summed, spread).
+    notes: tuple[str, ...] = ()
 
 
 # Order statuses across platforms, normalised.
@@ -89,7 +92,8 @@ def _customers(
     cols = {"customer_id": "customer_id"}
     for fld in sorted(present):
         column = customer_column(fld)
-        if column is not None:
+        # Consent is a dated statement (see _consent), never copied onto the customer.
+        if column is not None and column != "accepts_marketing":
             cols[column] = _last(fld)
     date = _CUSTOMER_DATE.get(target)
     if date and date in present:
@@ -151,7 +155,29 @@ def _order_columns(present: set[str], agg: bool) -> dict[str, str]:
         refunded=cols.get("refunded", "NULL"),
         total=cols["total"],
     )
+    # A status of refunded says the whole order went back: where the export gives no
+    # refund amount, the refund is the total, so every net figure leaves it out.
+    refunded = cols.get("refunded", "NULL")
+    cols["refunded"] = (
+        f"CASE WHEN ({cols['status']}) = 'refunded' AND coalesce({refunded}, 0) = 0 "
+        f"THEN {cols['total']} ELSE {refunded} END"
+    )
     return cols
+
+
+def _refund_note(con: duckdb.DuckDBPyConnection, rel: str, present: set[str]) -> tuple[str, ...]:
+    """Say how many refunded orders had no refund amount in the file."""
+    filled = "coalesce(_refund_given, 0) = 0" if "refunded" in present else "true"
+    count = con.execute(
+        f"SELECT count(*) FROM {rel} WHERE status = 'refunded' AND refunded <> 0 AND {filled}"
+    ).fetchone()
+    n = int(count[0]) if count else 0
+    if not n:
+        return ()
+    return (
+        f"{n} order(s) are marked refunded without a refund amount: each is counted as "
+        "refunded in full, so net revenue leaves it out",
+    )
 
 
 def _orders_from_lines(
@@ -169,14 +195,15 @@ def _orders_from_lines(
     else:
         line_total = computed or "NULL"
     # The staged file plus each line's amount; read twice, never copied.
-    lines = f"(SELECT *, CAST({line_total} AS DECIMAL(18, 2)) AS _line_total FROM {stg})"
+    lines = f"(SELECT *, CAST({line_total} AS DECIMAL(18, 4)) AS _line_total FROM {stg})"
     cols = _order_columns(present, agg=True)
     orders = f"_out_orders{suffix}"
     select = ", ".join(f"{expr} AS {name}" for name, expr in cols.items())
+    given = f", {_first('refunded')} AS _refund_given" if "refunded" in present else ""
     _create(
         con,
         orders,
-        f"SELECT {select}, min(_row) AS _row FROM {lines} GROUP BY order_id",
+        f"SELECT {select}{given}, min(_row) AS _row FROM {lines} GROUP BY order_id",
     )
     lcols: dict[str, str] = {
         "order_id": "order_id",
@@ -190,7 +217,7 @@ def _orders_from_lines(
     if "unit_price" in present:
         lcols["unit_price"] = "unit_price"
     elif "quantity" in present:
-        lcols["unit_price"] = "CAST(_line_total / nullif(quantity, 0) AS DECIMAL(18, 2))"
+        lcols["unit_price"] = "CAST(_line_total / nullif(quantity, 0) AS DECIMAL(18, 4))"
     if "line_discount" in present:
         lcols["discount"] = "line_discount"
     lcols["line_total"] = "_line_total"
@@ -198,7 +225,14 @@ def _orders_from_lines(
     select = ", ".join(f"{expr} AS {name}" for name, expr in lcols.items())
     _create(con, order_lines, f"SELECT {select}, _row FROM {lines}")
     outputs = [
-        Output("orders", orders, tuple(cols), "primary", unique=True),
+        Output(
+            "orders",
+            orders,
+            tuple(cols),
+            "primary",
+            unique=True,
+            notes=_refund_note(con, orders, present),
+        ),
         Output(
             "order_lines",
             order_lines,
@@ -237,31 +271,80 @@ def _plain(
         cols = _order_columns(present, agg=False)
     else:
         cols = {c: c for c in table.column_names if c in present}
+    if target == "customers":
+        cols.pop("accepts_marketing", None)
     rel = f"_out_{target}{suffix}"
     if target == "marketing_spend":
-        # Ad exports often break a campaign-day into ad sets or ads: sum them.
-        keys = ", ".join(table.key)
-        sums = [
-            f"sum({c}) AS {c}"
-            for c in ("spend", "impressions", "clicks", "conversions")
-            if c in cols
-        ]
-        _create(
-            con,
-            rel,
-            f"SELECT {keys}, {', '.join(sums)}, min(_row) AS _row FROM {stg} GROUP BY {keys}",
-        )
-        columns = (*table.key, *(c for c in cols if c not in table.key))
-        return Output(target, rel, columns, "primary", unique=True)
+        # Rows covering several days are spread over them; rows that split a
+        # campaign-day (ad sets, ads) are summed; any other repeat is refused.
+        from smbgrowth.data.sources.periods import daily_spend
+
+        rel, columns, unique, notes = daily_spend(con, stg, present, rel)
+        return Output(target, rel, columns, "primary", unique=unique, notes=notes)
     select = ", ".join(f"{expr} AS {name}" for name, expr in cols.items())
-    _create(con, rel, f"SELECT {select}, _row FROM {stg}")
-    return Output(target, rel, tuple(cols), "primary")
+    if target != "orders":
+        _create(con, rel, f"SELECT {select}, _row FROM {stg}")
+        return Output(target, rel, tuple(cols), "primary")
+    given = ", refunded AS _refund_given" if "refunded" in present else ""
+    _create(con, rel, f"SELECT {select}{given}, _row FROM {stg}")
+    return Output(target, rel, tuple(cols), "primary", notes=_refund_note(con, rel, present))
+
+
+def _consent(
+    con: duckdb.DuckDBPyConnection,
+    stg: str,
+    present: set[str],
+    target: str,
+    suffix: str,
+    stated_at: datetime | None,
+) -> Output | None:
+    """Each customer's consent statement in this file, dated.
+
+    A checkout records consent as it stood at the order: the statement is dated by
+    the customer's latest order (or invoice, subscription…) in the file that says
+    something. A customer list states consent as of the export: ``stated_at``. An
+    empty cell states nothing.
+    """
+    if target == "consent":
+        return None
+    field = "accepts_marketing"
+    if field not in present or "customer_id" not in present:
+        return None
+    date = _CUSTOMER_DATE.get(target)
+    known = f"{field} IS NOT NULL AND customer_id IS NOT NULL"
+    rel = f"_out_consent{suffix}"
+    if date and date in present:
+        sql = (
+            f"SELECT customer_id, max({date}) AS stated_at, arg_max({field}, {date}) AS {field}, "
+            f"min(_row) AS _row FROM {stg} WHERE {known} AND {date} IS NOT NULL "
+            f"GROUP BY customer_id"
+        )
+    elif stated_at is not None:
+        moment = f"CAST('{stated_at.isoformat()}' AS TIMESTAMPTZ)"
+        sql = (
+            f"SELECT customer_id, {moment} AS stated_at, arg_max({field}, _row) AS {field}, "
+            f"min(_row) AS _row FROM {stg} WHERE {known} GROUP BY customer_id"
+        )
+    else:
+        return None
+    _create(con, rel, sql)
+    return Output("consent", rel, ("customer_id", "stated_at", field), "primary", unique=True)
 
 
 def build_outputs(
-    con: duckdb.DuckDBPyConnection, stg: str, present: set[str], target: str, suffix: str
+    con: duckdb.DuckDBPyConnection,
+    stg: str,
+    present: set[str],
+    target: str,
+    suffix: str,
+    *,
+    stated_at: datetime | None = None,
 ) -> list[Output]:
-    """Build the canonical rows of one staged file; customers first, then the rest."""
+    """Build the canonical rows of one staged file; customers first, then the rest.
+
+    ``stated_at`` dates what the file states without a date of its own (a customer
+    list's consent): when the export was made.
+    """
     outputs: list[Output] = []
     customers = _customers(con, stg, present, target, suffix)
     if target == "order_lines":
@@ -273,4 +356,7 @@ def build_outputs(
     # Products before lines and customers before orders, so that readers of the
     # import log see parents first.
     outputs.extend(sorted(main, key=lambda o: o.table != "products"))
+    consent = _consent(con, stg, present, target, suffix, stated_at)
+    if consent is not None:
+        outputs.append(consent)
     return outputs

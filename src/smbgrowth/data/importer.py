@@ -28,8 +28,10 @@ from smbgrowth.data.fields import target_fields
 from smbgrowth.data.mapping import load_mapping
 from smbgrowth.data.parsing import (
     EXPECTED,
+    NumberLayout,
     day_first,
     detect_date_format,
+    detect_decimal,
     install_macros,
     parse_expr,
     quote_ident,
@@ -68,6 +70,11 @@ _FX_FIELDS = {
     "invoices": ("issued_at", ("amount", "tax", "paid_amount")),
     "subscriptions": ("started_at", ("mrr",)),
 }
+# Statuses of orders and payments that moved no money.
+_NO_MONEY_SQL = ", ".join(
+    sql_literal(s)
+    for s in ("failed", "wc-failed", "declined", "cancelled", "canceled", "voided", "void")
+)
 # Fields that every row of a table needs, beyond its key.
 _NEEDED = {
     "orders": ("ordered_at", "total"),
@@ -196,16 +203,63 @@ def _date_formats(
     return formats
 
 
+def _number_layouts(
+    con: duckdb.DuckDBPyConnection,
+    raw: RawFile,
+    plan: FilePlan,
+    kinds: dict[str, str],
+    sources: dict[str, str],
+) -> dict[str, NumberLayout]:
+    """The decimal separator of every number field, decided per column from its values."""
+    layouts: dict[str, NumberLayout] = {}
+    unsettled: list[tuple[str, str, MappingError]] = []
+    for name, header in sources.items():
+        kind = kinds[name]
+        if kind not in ("money", "decimal", "float", "integer"):
+            continue
+        try:
+            layouts[name] = detect_decimal(
+                con,
+                raw.relation,
+                header,
+                file=raw.path.name,
+                header=header,
+                whole=kind == "integer",
+                decimal=plan.decimal,
+            )
+        except MappingError as exc:
+            unsettled.append((name, header, exc))
+    if unsettled:
+        # A column of only 1,234-style values follows the file's other number columns
+        # when they all show one convention (as day/month order does for dates).
+        shown = {lay.decimal for lay in layouts.values() if lay.settled}
+        if len(shown) != 1:
+            raise unsettled[0][2]
+        prefer = shown.pop()
+        for name, header, _ in unsettled:
+            layouts[name] = detect_decimal(
+                con,
+                raw.relation,
+                header,
+                file=raw.path.name,
+                header=header,
+                whole=kinds[name] == "integer",
+                prefer=prefer,
+            )
+    return layouts
+
+
 def _stage(
     con: duckdb.DuckDBPyConnection,
     ws: Workspace,
     raw: RawFile,
     plan: FilePlan,
     stg: str,
-) -> tuple[dict[str, str], int]:
+) -> tuple[dict[str, str], int, list[str]]:
     """Parse every field into the temporary table ``stg``; stop at the first bad cell.
 
-    Returns the date layout chosen per date field and the number of rows staged.
+    Returns the date layout chosen per date field, the number of rows staged and
+    warnings about the values (amounts rounded to four decimals).
     """
     fields = target_fields(plan.target)
     kinds: dict[str, str] = {name: f.kind for name, f in fields.items()}
@@ -213,6 +267,13 @@ def _stage(
     sources = dict(plan.columns)
     sources.update({name: header for name, (header, _) in plan.extra.items()})
     formats = _date_formats(con, raw, plan, kinds)
+    layouts = _number_layouts(con, raw, plan, kinds, sources)
+    warnings = [
+        f"{lay.rounded} value(s) in column {sources[name]!r} have more than 4 decimals "
+        "and were rounded to 4"
+        for name, lay in layouts.items()
+        if lay.rounded and kinds[name] in ("money", "decimal")
+    ]
     tz = ws.time_zone
 
     parsed: list[str] = ["_row"]
@@ -225,7 +286,7 @@ def _stage(
             col,
             date_format=formats.get(name, plan.date_format),
             time_zone=plan.time_zones.get(name, tz),
-            decimal=plan.decimal,
+            decimal=layouts[name].decimal if name in layouts else plan.decimal,
         )
         if name in _LOWER:
             expr = f"lower({expr})"
@@ -291,7 +352,7 @@ def _stage(
             expected=expected,
         )
     kept = int(scalar(con, f"SELECT count(*) FROM {stg}"))
-    return formats, kept
+    return formats, kept, warnings
 
 
 def _convert_currency(
@@ -311,7 +372,7 @@ def _convert_currency(
         todo += " AND NOT coalesce(_converted, false)"
     foreign = scalar(con, f"SELECT count(*) FROM {stg} WHERE {todo}")
     if "total" in names and "total_original" not in names:
-        run(con, f"ALTER TABLE {stg} ADD COLUMN total_original DECIMAL(18, 2)")
+        run(con, f"ALTER TABLE {stg} ADD COLUMN total_original DECIMAL(18, 4)")
         run(con, f"UPDATE {stg} SET total_original = total")
     if not foreign:
         return
@@ -329,6 +390,15 @@ def _convert_currency(
               WHERE s.{todo}) r
             WHERE {stg}._row = r._row""",
     )
+    present = [m for m in money if m in names]
+    if "status" in names:
+        # A failed or abandoned payment moved no money, so it needs no exchange rate:
+        # without one its amounts are 0 in the reporting currency (total_original
+        # keeps what was attempted).
+        idle = f"{todo} AND _fx IS NULL AND lower(status) IN ({_NO_MONEY_SQL})"
+        zeros = ", ".join(f"{m} = 0" for m in present)
+        if zeros:
+            run(con, f"UPDATE {stg} SET {zeros}, _fx = 1 WHERE {idle}")
     missing = one(
         con,
         f"SELECT _row, currency, CAST({date_field} AS DATE) FROM {stg} "
@@ -341,8 +411,7 @@ def _convert_currency(
             f"{currency}→{reporting} rate on or before that day; import rates with "
             f"`smbgrowth import csv rates.csv --table fx_rates` (columns currency, date, rate)"
         )
-    present = [m for m in money if m in names]
-    sets = ", ".join(f"{m} = CAST(round({m} * _fx, 2) AS DECIMAL(18, 2))" for m in present)
+    sets = ", ".join(f"{m} = CAST(round({m} * _fx, 4) AS DECIMAL(18, 4))" for m in present)
     if sets:
         run(con, f"UPDATE {stg} SET {sets} WHERE {todo}")
 
@@ -391,7 +460,13 @@ def _check_output(
         first, last = clash[-2], clash[-1]
         raise ValidationError(
             f"{raw.path.name}, rows {first} and {last}: {out.table} {keyval} appears twice with "
-            f"different values; remove the duplicate row",
+            f"different values; remove the duplicate row"
+            + (
+                ", or, if each row is one line of an order, import the file with "
+                "--table order_lines"
+                if out.table == "orders" and plan.target == "orders"
+                else ""
+            ),
             file=raw.path.name,
             row=int(last),
         )
@@ -505,6 +580,52 @@ def _merge_derived(
     return Output(name, rel, tuple(columns), "derived", unique=True)
 
 
+def _exported_at(path: Path, started: datetime) -> datetime:
+    """When an export was made, as far as the file tells: its modification time.
+
+    Dates what a customer list states (consent) without a date of its own; never
+    later than the import itself. The same file gives the same date on every
+    re-import, so re-importing it changes nothing.
+    """
+    modified = datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(microsecond=0)
+    return min(modified, started)
+
+
+def _latest_consent() -> str:
+    return (
+        "SELECT customer_id, max(stated_at) AS stated_at, "
+        "arg_max(accepts_marketing, stated_at) AS accepts_marketing FROM consent GROUP BY 1"
+    )
+
+
+def _older_consent(con: duckdb.DuckDBPyConnection, out: Output) -> str | None:
+    """A note when the file's consent is older than what the workspace already knows."""
+    older = scalar(
+        con,
+        f"""SELECT count(*) FROM {out.relation} n JOIN ({_latest_consent()}) l
+            USING (customer_id)
+            WHERE l.stated_at > n.stated_at
+              AND l.accepts_marketing IS DISTINCT FROM n.accepts_marketing""",
+    )
+    if not older:
+        return None
+    return (
+        f"{older} customer(s) have a newer consent statement than this file's; the newer "
+        "one is kept (consent is the most recent statement, whatever order files arrive in)"
+    )
+
+
+def _apply_consent(con: duckdb.DuckDBPyConnection) -> None:
+    """Give every customer the consent of their most recent statement."""
+    run(
+        con,
+        f"""UPDATE customers AS c SET accepts_marketing = l.accepts_marketing
+            FROM ({_latest_consent()}) l
+            WHERE c.customer_id = l.customer_id
+              AND c.accepts_marketing IS DISTINCT FROM l.accepts_marketing""",
+    )
+
+
 def _formula_warning(con: duckdb.DuckDBPyConnection, stg: str, plan: FilePlan) -> str | None:
     fields = target_fields(plan.target)
     text = [
@@ -587,6 +708,8 @@ def _run_import(
     dry_run: bool,
     progress: Progress | None,
 ) -> ImportResult:
+    from smbgrowth.data.sources.base import apply_mapping
+
     results: list[FileImport] = []
     # Rows of the files; a file routed to several tables still counts once.
     rows_read = 0
@@ -606,10 +729,12 @@ def _run_import(
             raw = read_raw(con, path, f"_raw{i}", skip_rows=skip, sheet=sheet)
             rows_read += raw.rows
             plans = handler.plan(raw, options, ws)
+            if handler.name != "csv":  # the generic source reads the mapping itself
+                plans = apply_mapping(plans, raw, options)
             staged_rows = 0
             for j, plan in enumerate(plans):
                 stg = f"_stg{i}_{j}"
-                formats, kept = _stage(con, ws, raw, plan, stg)
+                formats, kept, notes = _stage(con, ws, raw, plan, stg)
                 staged_rows += kept
                 _convert_currency(con, ws, raw, plan, stg)
                 present = {r[0] for r in run(con, f"SELECT column_name FROM (DESCRIBE {stg})")} - {
@@ -617,14 +742,28 @@ def _run_import(
                     "_err",
                     "_converted",
                 }
-                outputs = build_outputs(con, stg, present, plan.target, f"{i}_{j}")
+                outputs = build_outputs(
+                    con,
+                    stg,
+                    present,
+                    plan.target,
+                    f"{i}_{j}",
+                    stated_at=_exported_at(path, started),
+                )
                 for out in outputs:
                     _check_output(con, raw, plan, out)
                 label = f"{source}:{path.name}"
                 changes = [
                     _upsert(con, out, label, started) for out in outputs if out.mode == "primary"
                 ]
-                warnings = [w for w in (_formula_warning(con, stg, plan),) if w]
+                warnings = [*plan.notes, *notes, *(n for out in outputs for n in out.notes)]
+                warnings += [
+                    w
+                    for out in outputs
+                    if out.table == "consent"
+                    if (w := _older_consent(con, out))
+                ]
+                warnings += [w for w in (_formula_warning(con, stg, plan),) if w]
                 results.append(
                     FileImport(
                         file=str(path),
@@ -667,6 +806,7 @@ def _run_import(
                 run(con, f"DROP TABLE IF EXISTS {rel}")
         for file_import in results:
             file_import.tables[:0] = merged.get(id(file_import), [])
+        _apply_consent(con)
         result = ImportResult(import_id, source, dry_run, results)
         if dry_run:
             run(con, "ROLLBACK")

@@ -288,11 +288,48 @@ CREATE TABLE experiments (
 )
 """
 
+# Frozen: every money column of version 4, widened from DECIMAL(18, 2). DuckDB alters
+# the type in place, keeping rows, keys and indexes.
+_V5_MONEY_COLUMNS = (
+    ("orders", ("total_original", "subtotal", "discount", "shipping", "tax", "total", "refunded")),
+    ("order_lines", ("unit_price", "unit_cost", "discount", "line_total")),
+    ("products", ("unit_cost", "price")),
+    ("subscriptions", ("mrr",)),
+    ("marketing_spend", ("spend",)),
+    ("deals", ("amount",)),
+    ("invoices", ("amount", "tax", "paid_amount")),
+    ("expenses", ("amount",)),
+    ("processes", ("error_cost", "hourly_cost")),
+)
+_V5_MONEY_PRECISION = tuple(
+    f"ALTER TABLE {table} ALTER COLUMN {column} TYPE DECIMAL(18, 4)"
+    for table, columns in _V5_MONEY_COLUMNS
+    for column in columns
+)
+
+# Consent becomes dated statements; what customers held so far is a statement made
+# when it was imported.
+_V6_CONSENT = """
+CREATE TABLE consent (
+    customer_id VARCHAR NOT NULL,
+    stated_at TIMESTAMPTZ NOT NULL,
+    accepts_marketing BOOLEAN NOT NULL,
+    source VARCHAR NOT NULL,
+    imported_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (customer_id, stated_at)
+);
+INSERT INTO consent
+SELECT customer_id, imported_at, accepts_marketing, source, imported_at
+FROM customers WHERE accepts_marketing IS NOT NULL
+"""
+
 DUCKDB_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "canonical business tables, metadata and import log", _split(_V1_BUSINESS_TABLES)),
     Migration(2, "deal stage history", _split(_V2_DEAL_STAGES)),
     Migration(3, "customer segments", _split(_V3_CUSTOMER_SEGMENTS)),
     Migration(4, "experiment assignments", _split(_V4_EXPERIMENTS)),
+    Migration(5, "money kept at the source's precision", _V5_MONEY_PRECISION),
+    Migration(6, "marketing consent as dated statements", _split(_V6_CONSENT)),
 )
 
 SQLITE_MIGRATIONS: tuple[Migration, ...] = (

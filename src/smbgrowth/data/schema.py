@@ -1,10 +1,12 @@
 """The canonical tables: what every import is turned into and every metric reads.
 
 Each column has a *kind* that says how raw text is parsed into it and which
-DuckDB type stores it. Money is ``DECIMAL(18, 2)`` in the workspace's
-reporting currency; instants are ``TIMESTAMPTZ`` (stored in UTC); calendar days
-are ``DATE``. Every table also carries ``source`` (which import brought or last
-changed the row) and ``imported_at``.
+DuckDB type stores it. Money is ``DECIMAL(18, 4)`` in the workspace's
+reporting currency, at the source's precision (4-decimal line totals and
+3-minor-digit currencies such as KWD are kept; only display rounds); instants
+are ``TIMESTAMPTZ`` (stored in UTC); calendar days are ``DATE``. Every table
+also carries ``source`` (which import brought or last changed the row) and
+``imported_at``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ Kind = Literal["text", "money", "decimal", "integer", "float", "boolean", "times
 #: DuckDB storage type of each kind.
 KINDS: dict[str, str] = {
     "text": "VARCHAR",
-    "money": "DECIMAL(18, 2)",
+    "money": "DECIMAL(18, 4)",
     "decimal": "DECIMAL(18, 4)",
     "integer": "BIGINT",
     "float": "DOUBLE",
@@ -370,6 +372,23 @@ FX_RATES = Table(
     "Exchange rates used to convert foreign-currency amounts.",
 )
 
+CONSENT = Table(
+    "consent",
+    ("customer_id", "stated_at"),
+    (
+        _c("customer_id", "text", "customer the statement is about", True),
+        _c(
+            "stated_at",
+            "timestamp",
+            "when it was stated: the order's date for a checkout's consent, the export's "
+            "date for a customer list",
+            True,
+        ),
+        _c("accepts_marketing", "boolean", "whether the customer accepted marketing e-mail", True),
+    ),
+    "Marketing consent as dated statements; the most recent is the customer's consent.",
+)
+
 CANONICAL_TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -389,6 +408,7 @@ CANONICAL_TABLES: dict[str, Table] = {
         EXPERIMENTS,
         CUSTOMER_SEGMENTS,
         FX_RATES,
+        CONSENT,
     )
 }
 

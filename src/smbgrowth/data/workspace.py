@@ -210,6 +210,10 @@ class Workspace:
     def fx_rates(self) -> ibis.Table:
         return self.table("fx_rates")
 
+    @property
+    def consent(self) -> ibis.Table:
+        return self.table("consent")
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """Run a block in one DuckDB transaction: all of it lands, or none of it."""

@@ -65,9 +65,9 @@ def test_stripe_monthly_subscription_mrr_is_amount_times_quantity(stripe: Worksp
 def test_stripe_yearly_subscription_mrr_is_amount_over_twelve(stripe: Workspace) -> None:
     yearly = record(stripe, "subscriptions", subscription_id="sub_1OqM2")
     assert yearly["billing_interval"] == "year"
-    assert yearly["mrr"] == money("40.83")  # 490.00 / 12 = 40.833
+    assert yearly["mrr"] == money("40.8333")  # 490.00 / 12 = 40.8333..., kept to 4 decimals
     assert record(stripe, "subscriptions", subscription_id="sub_1OqM4")["mrr"] == money(
-        "83.33"
+        "83.3333"
     )  # 1000.00 / 12
 
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from smbgrowth.data.duck import scalar
 from smbgrowth.data.sample import (
@@ -48,7 +49,8 @@ Progress = Callable[[str, float], None]
 # Share of the run each stage takes (for the progress bar), in the order they run;
 # committing the transaction takes the rest.
 _STAGES: tuple[tuple[str, float], ...] = (
-    ("customers", 0.06),
+    ("customers", 0.055),
+    ("consent", 0.005),
     ("orders", 0.19),
     ("order_lines", 0.18),
     ("subscriptions", 0.01),
@@ -210,6 +212,18 @@ def _opening_cash(ws: Workspace, timeline: Timeline) -> dict[str, Any]:
     return {"amount": amount, "as_of": timeline.end.isoformat()}
 
 
+def consent_frame(people: pd.DataFrame) -> pd.DataFrame:
+    """Each customer's consent, stated when they became a customer."""
+    stated = people[people["accepts_marketing"].notna()]
+    return pd.DataFrame(
+        {
+            "customer_id": stated["customer_id"],
+            "stated_at": stated["created_at"],
+            "accepts_marketing": stated["accepts_marketing"],
+        }
+    )
+
+
 def generate_sample_business(
     ws: Workspace,
     *,
@@ -297,7 +311,9 @@ def generate_sample_business(
     )
     with ws.transaction():
         base = draw_customers(rng, timeline, params, customers, web_weights, home)
-        write("customers", customers_frame(base))
+        people = customers_frame(base)
+        write("customers", people)
+        write("consent", consent_frame(people))
 
         book = orders.draw_orders(
             rng,

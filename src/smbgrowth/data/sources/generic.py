@@ -63,20 +63,6 @@ def _check_order_fields(raw: RawFile, target: str, columns: dict[str, str]) -> N
         raise _missing(raw, target, "total", "the amount of each order")
 
 
-def _repeats_with_other_values(
-    ws: Workspace, raw: RawFile, key: str, value: str
-) -> tuple[int, int] | None:
-    """The first two rows sharing ``key`` with a different ``value``, if any."""
-    found = ws.duck.execute(
-        f"""SELECT min(_row), max(_row) FROM {raw.relation}
-            WHERE sg_text({quote_ident(key)}) IS NOT NULL
-            GROUP BY sg_text({quote_ident(key)})
-            HAVING count(DISTINCT coalesce(sg_text({quote_ident(value)}), '')) > 1
-            ORDER BY 1 LIMIT 1"""
-    ).fetchone()
-    return (int(found[0]), int(found[1])) if found else None
-
-
 def float_id_expr(
     ws: Workspace, raw: RawFile, header: str, field: str
 ) -> tuple[str | None, list[str]]:
@@ -159,7 +145,7 @@ class GenericSource:
                     f"{_suggest_hint(raw, target)}"
                 )
             if target in ("orders", "order_lines"):
-                target, columns, notes = self._order_layout(ws, raw, target, columns)
+                target, columns, notes = self._order_layout(raw, target, columns)
             constants = {}
             date_format = options.date_format
             decimal = options.decimal
@@ -196,15 +182,16 @@ class GenericSource:
 
     @staticmethod
     def _order_layout(
-        ws: Workspace, raw: RawFile, target: str, columns: dict[str, str]
+        raw: RawFile, target: str, columns: dict[str, str]
     ) -> tuple[str, dict[str, str], list[str]]:
         """Tell a line-level file from an order-level one, whatever ``--table`` said.
 
-        A file asked into ``orders`` that has quantities and unit prices, or whose
-        order ids repeat with different amounts, lists the lines of its orders: it is
-        read as ``order_lines`` (each order's total is the sum of its lines), and the
-        import says so. The same id repeated with the same amount on every row is one
-        order whose total each line row repeats.
+        A file asked into ``orders`` that has an order id, quantities and unit prices
+        lists the lines of its orders: it is read as ``order_lines`` (each order's
+        total is the sum of its lines), and the import says so. An order id repeated
+        with different amounts and no line columns is refused by the import, naming
+        both rows: it may be lines or a corrected duplicate, and guessing could double
+        a sale.
         """
         if target == "order_lines":
             return target, columns, []
@@ -215,16 +202,4 @@ class GenericSource:
                 "item (order_lines); each order's total is the sum of its lines"
             )
             return "order_lines", as_lines, [note]
-        order_id, amount = columns.get("order_id"), columns.get("total")
-        if order_id and amount:
-            rows = _repeats_with_other_values(ws, raw, order_id, amount)
-            if rows is not None:
-                lines = dict(columns)
-                lines["line_total"] = lines.pop("total")
-                note = (
-                    f"{order_id!r} repeats with different amounts (e.g. rows {rows[0]} and "
-                    f"{rows[1]}): read as one row per line item; each order's total is the "
-                    f"sum of its {amount!r}"
-                )
-                return "order_lines", lines, [note]
         return target, columns, []
