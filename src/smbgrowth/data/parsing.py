@@ -440,9 +440,13 @@ def detect_decimal(
     col = quote_ident(column)
     # Percent cells (25%, 1,5 %) are numbers followed by a sign.
     text = f"rtrim(sg_text({col}), '% ')"
+    # Plain dot-decimal values with 1, 2 or 4 decimals (most cells of most exports) are
+    # dot evidence as they stand; only the others are grouped and classified.
+    plain = "regexp_full_match(v, '-?\\d+\\.(\\d{1,2}|\\d{4})')"
+    cells = f"(SELECT {text} AS v FROM {relation})"
     values = (
-        f"SELECT v, count(*) AS n FROM (SELECT {text} AS v FROM {relation}) "
-        f"WHERE contains(v, '.') OR contains(v, ',') GROUP BY v"
+        f"SELECT v, count(*) AS n FROM {cells} "
+        f"WHERE (contains(v, '.') OR contains(v, ',')) AND NOT {plain} GROUP BY v"
     )
     body = f"(SELECT v, n, sg_num_core(v) AS b FROM ({values}))"
     classed = (
@@ -453,7 +457,8 @@ def detect_decimal(
     row = one(
         con,
         f"""SELECT
-              min(v) FILTER (WHERE dot AND NOT comma),
+              coalesce((SELECT min(v) FROM {cells} WHERE {plain}),
+                       min(v) FILTER (WHERE dot AND NOT comma)),
               min(v) FILTER (WHERE comma AND NOT dot),
               min(v) FILTER (WHERE {amb} AND contains(b, ',')),
               min(v) FILTER (WHERE {amb} AND contains(b, '.')),
