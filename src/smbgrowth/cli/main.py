@@ -44,6 +44,7 @@ from smbgrowth.data.importer import import_files
 from smbgrowth.data.plan import ImportOptions
 from smbgrowth.data.quality import workspace_status
 from smbgrowth.data.sources import SOURCES
+from smbgrowth.data.suggest import suggest_mapping, write_suggestion
 from smbgrowth.data.workspace import DUCKDB_FILE, Workspace, init_workspace, open_workspace
 from smbgrowth.errors import MetricError, SmbGrowthError, WorkspaceError
 from smbgrowth.metrics.registry import compute_metric, list_metrics
@@ -130,6 +131,14 @@ def import_(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and show the mapping; write nothing.")
     ] = False,
+    suggest: Annotated[
+        Path | None,
+        typer.Option(
+            "--suggest-mapping",
+            help="Write a mapping file to edit for the first file (recognised columns "
+            "filled in, the rest commented) and import nothing.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Import exports into the workspace: all or nothing; re-importing changes nothing.
@@ -155,12 +164,36 @@ def import_(
         )
         ws = open_ws(workspace)
         try:
-            with out.progress("importing") as progress:
-                result = import_files(
-                    ws, source, files, options, dry_run=dry_run, progress=progress
-                )
+            if suggest is not None:
+                if not files:
+                    raise SmbGrowthError("name the export file to suggest a mapping for")
+                suggestion = suggest_mapping(ws, source, files[0], options)
+                written = write_suggestion(suggestion, suggest)
+            else:
+                with out.progress("importing") as progress:
+                    result = import_files(
+                        ws, source, files, options, dry_run=dry_run, progress=progress
+                    )
         finally:
             ws.close()
+    if suggest is not None:
+        info = {
+            "mapping": str(written),
+            "table": suggestion.table,
+            "found": suggestion.found,
+            "missing": suggestion.missing,
+        }
+        if as_json:
+            out.json(info)
+            return
+        out.console.print(
+            f"Wrote [bold]{written}[/] for {suggestion.table}: {len(suggestion.found)} "
+            f"field(s) found"
+            + (f", still needed: {', '.join(suggestion.missing)}" if suggestion.missing else "")
+            + f". Edit it, then import with --mapping {written}.",
+            highlight=False,
+        )
+        return
     if as_json:
         out.json(result.to_dict())
         return

@@ -479,8 +479,13 @@ def _upsert(
     now: datetime,
     *,
     source_column: str | None = None,
+    owned: set[str] | None = None,
 ) -> TableChange:
-    """Insert new keys, update changed rows; ``source_column`` gives each row its own source."""
+    """Insert new keys, update changed rows; ``source_column`` gives each row its own source.
+
+    ``owned`` names the sources (customer lists) whose rows derived rows may not
+    overwrite.
+    """
     table = get_table(out.table)
     src = f"n.{quote_ident(source_column)}" if source_column else "?"
     params: list[Any] = [now] if source_column else [source, now]
@@ -524,13 +529,29 @@ def _upsert(
             }
         differs = " OR ".join(f"t.{quote_ident(c)} IS DISTINCT FROM {new[c]}" for c in values)
         assignments = ", ".join(f"{quote_ident(c)} = {expr}" for c, expr in new.items())
+        listed = ""
+        if owned and out.mode == "derived":
+            # Rows a list of their own (a customer export) last wrote are that list's:
+            # what orders or payments say of them only moves their first-seen date.
+            labels = ", ".join(sql_literal(label) for label in sorted(owned))
+            listed = f" AND t.source NOT IN ({labels})"
+            if "created_at" in values:
+                first = "least(t.created_at, n.created_at)"
+                moved = run(
+                    con,
+                    f"UPDATE {out.table} AS t SET created_at = {first}, imported_at = ? "
+                    f"FROM {rel} n WHERE {match} AND t.source IN ({labels}) "
+                    f"AND t.created_at IS DISTINCT FROM {first}",
+                    [now],
+                )
+                change.updated += int(moved[0][0]) if moved else 0
         updated = run(
             con,
             f"UPDATE {out.table} AS t SET {assignments}, source = {src}, imported_at = ? "
-            f"FROM {rel} n WHERE {match} AND ({differs})",
+            f"FROM {rel} n WHERE {match}{listed} AND ({differs})",
             params,
         )
-        change.updated = int(updated[0][0]) if updated else 0
+        change.updated += int(updated[0][0]) if updated else 0
     inserted = run(
         con,
         f"INSERT INTO {out.table} ({cols}, source, imported_at) "
@@ -578,6 +599,17 @@ def _merge_derived(
         f"arg_max(_src, _seq) AS _src, min(_row) AS _row FROM ({union}) GROUP BY {keys}",
     )
     return Output(name, rel, tuple(columns), "derived", unique=True)
+
+
+def _listed_sources(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The sources of earlier imports whose file was a customer list."""
+    rows = run(
+        con,
+        """SELECT DISTINCT i.source || ':' || regexp_extract(f ->> 'file', '[^/\\\\]+$')
+           FROM _imports i, unnest(CAST(json_extract(i.details, '$.files') AS JSON[])) AS u(f)
+           WHERE f ->> 'target' = 'customers'""",
+    )
+    return {r[0] for r in rows}
 
 
 def _exported_at(path: Path, started: datetime) -> datetime:
@@ -720,6 +752,8 @@ def _run_import(
     # Derived rows of every file, upserted once at the end: table -> (order, source, rows).
     derived: dict[str, list[tuple[int, str, Output]]] = {}
     derived_by: dict[str, FileImport] = {}
+    # Sources of this import that are customer lists (their rows are theirs).
+    listed: set[str] = set()
     run(con, "BEGIN TRANSACTION")
     try:
         for i, path in enumerate(paths):
@@ -753,6 +787,8 @@ def _run_import(
                 for out in outputs:
                     _check_output(con, raw, plan, out)
                 label = f"{source}:{path.name}"
+                if plan.target == "customers":
+                    listed.add(label)
                 changes = [
                     _upsert(con, out, label, started) for out in outputs if out.mode == "primary"
                 ]
@@ -799,7 +835,8 @@ def _run_import(
         merged: dict[int, list[TableChange]] = {}
         for name, parts in derived.items():
             out = _merge_derived(con, name, parts)
-            change = _upsert(con, out, "", started, source_column="_src")
+            owned = _listed_sources(con) | listed if name == "customers" else None
+            change = _upsert(con, out, "", started, source_column="_src", owned=owned)
             # Reported with the last file that named these rows, parents first.
             merged.setdefault(id(derived_by[name]), []).append(change)
             for rel in (out.relation, *(o.relation for _, _, o in parts)):

@@ -222,20 +222,20 @@ class ShopifySource(HeaderSource):
             *(["'shopify:' || _own_id"] if own_id else []),
         )
         derive["customer_id"] = key
+        keyed = [columns.get("email"), columns.get("phone"), first, last, own_id]
+        known = " OR ".join(f"sg_text({quote_ident(h)}) IS NOT NULL" for h in keyed if h)
         notes = []
-        if "email" in columns:
+        if "email" in columns and known:
             no_email = _count(
                 ws,
                 f"SELECT count(*) FROM {raw.relation} "
-                f"WHERE sg_text({quote_ident(columns['email'])}) IS NULL",
+                f"WHERE sg_text({quote_ident(columns['email'])}) IS NULL AND ({known})",
             )
             if no_email:
                 notes.append(
                     f"{no_email} customer(s) have no e-mail: they are known by phone, else by "
                     "name, and cannot receive e-mail"
                 )
-        keyed = [columns.get("email"), columns.get("phone"), first, last, own_id]
-        known = " OR ".join(f"sg_text({quote_ident(h)}) IS NOT NULL" for h in keyed if h)
         return FilePlan(
             target="customers",
             columns=columns,

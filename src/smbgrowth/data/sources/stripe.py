@@ -239,9 +239,18 @@ class StripeSource(HeaderSource):
     def _customers(self, raw: RawFile, options: ImportOptions) -> FilePlan:
         columns = find_all(raw, _CUSTOMERS)
         require(raw, columns, ("customer_id",), "a Stripe customers export")
+        extra: dict[str, tuple[str, str]] = {}
+        derive: dict[str, str] = {}
+        description = find(raw, "Description")
+        if description and columns.get("name") != description:
+            # Stripe keeps a business's name in Description when Name is empty.
+            extra["_description"] = (description, "text")
+            derive["name"] = "coalesce(name, _description)" if "name" in columns else "_description"
         return FilePlan(
             target="customers",
             columns=columns,
+            extra=extra,
+            derive=derive,
             time_zones={"created_at": "UTC"},
             date_format=options.date_format,
             decimal=options.decimal,
