@@ -8,6 +8,7 @@ file does not fill is refused with one line, and nothing is written.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,37 @@ def test_a_mapping_supplies_a_key_column_the_source_would_insist_on(
         "ida@example.com",
     ]
     assert any("1 are keyed by their e-mail" in w for w in result.files[0].warnings)
+
+
+@pytest.mark.parametrize("source", ["xero", "quickbooks"])
+def test_a_mapping_title_rows_count_for_sources_that_find_their_header(
+    workspace: Workspace, tmp_path: Path, source: str
+) -> None:
+    # A header that the source would not recognise under two title rows: the
+    # mapping says where the header is and what each column holds.
+    path = tmp_path / "ledger.csv"
+    path.write_text(
+        "Ngaio Bakery Ltd\nSales, March 2024\n"
+        "Ref,Client,Raised,Gross\n"
+        "INV-1,Kea Cafe,15/03/2024,230.00\nINV-2,Tui Deli,16/03/2024,40.50\n",
+        encoding="utf-8",
+    )
+    mapping = _mapping(
+        tmp_path,
+        table="invoices",
+        skip_rows=2,
+        date_format="%d/%m/%Y",
+        columns={
+            "invoice_id": "Ref",
+            "customer_id": "Client",
+            "issued_at": "Raised",
+            "amount": "Gross",
+        },
+    )
+    with pytest.raises(MappingError):
+        run_import(workspace, source, path)
+    run_import(workspace, source, path, mapping_file=mapping)
+    assert column(workspace, "SELECT amount FROM invoices ORDER BY invoice_id") == [
+        Decimal("230.00"),
+        Decimal("40.50"),
+    ]

@@ -601,6 +601,27 @@ def _merge_derived(
     return Output(name, rel, tuple(columns), "derived", unique=True)
 
 
+def _plans(handler: Any, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
+    """The source's plans for a file, refined by the ``--mapping`` file if there is one.
+
+    When the source cannot read a file of its own (a layout it does not know) but
+    the user gave a mapping, the mapping alone says how to read it.
+    """
+    from smbgrowth.data.sources.base import apply_mapping
+    from smbgrowth.data.sources.generic import GenericSource
+
+    if handler.name == "csv":  # the generic source reads the mapping itself
+        plans: list[FilePlan] = handler.plan(raw, options, ws)
+        return plans
+    try:
+        plans = handler.plan(raw, options, ws)
+    except MappingError:
+        if not options.mapping_file:
+            raise
+        return GenericSource().plan(raw, options, ws)
+    return apply_mapping(plans, raw, options)
+
+
 def _listed_sources(con: duckdb.DuckDBPyConnection) -> set[str]:
     """The sources of earlier imports whose file was a customer list."""
     rows = run(
@@ -740,8 +761,6 @@ def _run_import(
     dry_run: bool,
     progress: Progress | None,
 ) -> ImportResult:
-    from smbgrowth.data.sources.base import apply_mapping
-
     results: list[FileImport] = []
     # Rows of the files; a file routed to several tables still counts once.
     rows_read = 0
@@ -762,9 +781,7 @@ def _run_import(
             skip = handler.skip_rows(path, options)
             raw = read_raw(con, path, f"_raw{i}", skip_rows=skip, sheet=sheet)
             rows_read += raw.rows
-            plans = handler.plan(raw, options, ws)
-            if handler.name != "csv":  # the generic source reads the mapping itself
-                plans = apply_mapping(plans, raw, options)
+            plans = _plans(handler, raw, options, ws)
             staged_rows = 0
             for j, plan in enumerate(plans):
                 stg = f"_stg{i}_{j}"

@@ -25,7 +25,7 @@ from pathlib import Path
 from smbgrowth.data.parsing import quote_ident
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
-from smbgrowth.data.sources.base import find
+from smbgrowth.data.sources.base import find, mapping_skip_rows
 from smbgrowth.data.sources.generic import transaction_id_sql
 from smbgrowth.data.sources.reports import (
     add_section_column,
@@ -96,6 +96,9 @@ class QuickBooksSource:
     )
 
     def skip_rows(self, path: Path, options: ImportOptions) -> int:
+        declared = mapping_skip_rows(options)
+        if declared:
+            return declared
         return find_header_row(
             path,
             _is_header,

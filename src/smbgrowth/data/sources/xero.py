@@ -18,7 +18,7 @@ from pathlib import Path
 from smbgrowth.data.parsing import quote_ident
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
-from smbgrowth.data.sources.base import find, find_all, require
+from smbgrowth.data.sources.base import find, find_all, mapping_skip_rows, require
 from smbgrowth.data.sources.generic import transaction_id_sql
 from smbgrowth.data.sources.reports import add_section_column, find_header_row, rows_matching
 from smbgrowth.data.workspace import Workspace
@@ -82,6 +82,9 @@ class XeroSource:
     )
 
     def skip_rows(self, path: Path, options: ImportOptions) -> int:
+        declared = mapping_skip_rows(options)
+        if declared:
+            return declared
         return find_header_row(
             path,
             _is_header,
