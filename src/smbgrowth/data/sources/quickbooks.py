@@ -20,16 +20,14 @@ or a workbook; only rows with a date are data. Three layouts are recognised:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from smbgrowth.data.parsing import quote_ident
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
-from smbgrowth.data.sources.base import find, mapping_skip_rows
+from smbgrowth.data.sources.base import find
 from smbgrowth.data.sources.generic import transaction_id_sql
 from smbgrowth.data.sources.reports import (
+    ReportSource,
     add_section_column,
-    find_header_row,
     rows_matching,
     title_text,
 )
@@ -88,24 +86,18 @@ class _Columns:
         self.price = find(raw, "Sales price", "Rate")
 
 
-class QuickBooksSource:
+class QuickBooksSource(ReportSource):
     name = "quickbooks"
     help = (
         "QuickBooks report export, CSV or Excel (Transaction List by Date, Sales by Customer "
         "Detail, Invoice List, A/R Ageing Detail, General Ledger)"
     )
 
-    def skip_rows(self, path: Path, options: ImportOptions) -> int:
-        declared = mapping_skip_rows(options)
-        if declared:
-            return declared
-        return find_header_row(
-            path,
-            _is_header,
-            "a date column (Date, Transaction date) and an amount column (Amount, Open balance, "
-            "Debit); is this a QuickBooks report exported to CSV or Excel?",
-            sheet=options.sheet,
-        )
+    header_needs = (
+        "a date column (Date, Transaction date) and an amount column (Amount, Open balance, "
+        "Debit); is this a QuickBooks report exported to CSV or Excel?"
+    )
+    is_header = staticmethod(_is_header)
 
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
         c = _Columns(raw)

@@ -15,11 +15,20 @@ from pathlib import Path
 from smbgrowth.data.duck import run
 from smbgrowth.data.fields import normalise_header
 from smbgrowth.data.parsing import quote_ident
+from smbgrowth.data.plan import ImportOptions
 from smbgrowth.data.readers import RawFile, check_file, peek_rows
+from smbgrowth.data.sources.base import mapping_skip_rows
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import InputFileError, MappingError
 
-__all__ = ["SECTION", "add_section_column", "find_header_row", "peek_table", "title_text"]
+__all__ = [
+    "SECTION",
+    "ReportSource",
+    "add_section_column",
+    "find_header_row",
+    "peek_table",
+    "title_text",
+]
 
 #: The helper column that :func:`add_section_column` adds to a file's raw rows.
 SECTION = "_sg_section"
@@ -82,6 +91,26 @@ def find_header_row(
         f"{path.name}: no header row with {what} in the first {n} rows; "
         f"its first row has {shown or 'nothing'}"
     )
+
+
+class ReportSource:
+    """A source whose header row stands below title rows: found, unless a mapping says where.
+
+    Subclasses say what a header row holds (``is_header``, over the normalised
+    cells of a row) and what it needs, for the message when no row has it.
+    """
+
+    header_needs = ""
+
+    @staticmethod
+    def is_header(cells: set[str]) -> bool:
+        raise NotImplementedError
+
+    def skip_rows(self, path: Path, options: ImportOptions) -> int:
+        declared = mapping_skip_rows(options)
+        if declared:
+            return declared
+        return find_header_row(path, self.is_header, self.header_needs, sheet=options.sheet)
 
 
 def title_text(path: Path, above: int, sheet: str | None = None) -> str:

@@ -13,14 +13,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from smbgrowth.data.parsing import quote_ident
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
-from smbgrowth.data.sources.base import find, find_all, mapping_skip_rows, require
+from smbgrowth.data.sources.base import find, find_all, require
 from smbgrowth.data.sources.generic import transaction_id_sql
-from smbgrowth.data.sources.reports import add_section_column, find_header_row, rows_matching
+from smbgrowth.data.sources.reports import ReportSource, add_section_column, rows_matching
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import MappingError
 
@@ -74,24 +72,18 @@ def _types(kind: str, values: tuple[str, ...]) -> str:
     return f"upper(trim(coalesce({quote_ident(kind)}, ''))) IN ({listed})"
 
 
-class XeroSource:
+class XeroSource(ReportSource):
     name = "xero"
     help = (
         "Xero invoices or bills export (Business › Invoices or Bills to pay › Export) or the "
         "Account Transactions report (CSV or Excel)"
     )
 
-    def skip_rows(self, path: Path, options: ImportOptions) -> int:
-        declared = mapping_skip_rows(options)
-        if declared:
-            return declared
-        return find_header_row(
-            path,
-            _is_header,
-            "InvoiceNumber (an invoices or bills export) or Date, Source, Debit and Credit "
-            "(the Account Transactions report)",
-            sheet=options.sheet,
-        )
+    header_needs = (
+        "InvoiceNumber (an invoices or bills export) or Date, Source, Debit and Credit "
+        "(the Account Transactions report)"
+    )
+    is_header = staticmethod(_is_header)
 
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
         if find(raw, "InvoiceNumber") is None:
