@@ -161,5 +161,7 @@ def require(raw: RawFile, columns: dict[str, str], fields: tuple[str, ...], what
         if fld not in columns:
             raise MappingError(
                 f"{raw.path.name}: no column for {fld}; is this {what}? "
-                f"Its columns are {', '.join(repr(h) for h in raw.headers[:30])}"
+                f"Its columns are {', '.join(repr(h) for h in raw.headers[:30])}; if one of "
+                f"them holds {fld}, name it in a mapping (--suggest-mapping mapping.yaml "
+                "writes one to edit)"
             )
