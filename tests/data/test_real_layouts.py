@@ -22,7 +22,7 @@ from smbgrowth.data.plan import ImportOptions
 from smbgrowth.data.quality import workspace_status
 from smbgrowth.data.suggest import suggest_mapping, write_suggestion
 from smbgrowth.data.workspace import Workspace
-from smbgrowth.errors import MappingError
+from smbgrowth.errors import DataError, MappingError
 from smbgrowth.metrics import compute_metric
 from tests.data.importing import FIXTURES, SHOPIFY, changes, column, record, run_import, snapshot
 
@@ -285,3 +285,13 @@ def test_refunded_status_without_amount_is_out_of_every_net_figure(tmp_path: Pat
     assert Decimal(str(frame["value"].sum())) == Decimal("160.00")  # 100 + 60
     stored = record(ws, "orders", order_id="R-2")
     assert stored["status"] == "refunded" and stored["refunded"] == Decimal("40.00")
+
+
+def test_a_shop_in_another_currency_is_told_how_to_start_right(tmp_path: Path) -> None:
+    ws = _ws(tmp_path, "USD")
+    with pytest.raises(DataError) as info:
+        run_import(ws, "shopify", LAYOUTS / "shopify_orders_trimmed.csv")
+    message = str(info.value)
+    assert "shopify_orders_trimmed.csv, row 2: amount in EUR" in message
+    assert "smbgrowth init --currency EUR" in message
+    assert ws.row_count("orders") == 0

@@ -406,10 +406,20 @@ def _convert_currency(
     )
     if missing is not None:
         row, currency, day = missing
+        fresh = not scalar(con, "SELECT count(*) FROM orders") and not scalar(
+            con, "SELECT count(*) FROM fx_rates"
+        )
+        start_over = (
+            f"; or, if the business reports in {currency}, create the workspace in it "
+            f"(`smbgrowth init --currency {currency}`)"
+            if fresh
+            else ""
+        )
         raise DataError(
-            f"{raw.path.name}, row {row}: amount in {currency} on {day} but the workspace has no "
-            f"{currency}→{reporting} rate on or before that day; import rates with "
-            f"`smbgrowth import csv rates.csv --table fx_rates` (columns currency, date, rate)"
+            f"{raw.path.name}, row {row}: amount in {currency} on {day} but the workspace "
+            f"({reporting}) has no {currency}→{reporting} rate on or before that day; import "
+            f"rates with `smbgrowth import csv rates.csv --table fx_rates` (columns currency, "
+            f"date, rate){start_over}"
         )
     sets = ", ".join(f"{m} = CAST(round({m} * _fx, 4) AS DECIMAL(18, 4))" for m in present)
     if sets:
