@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,7 +12,31 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-__all__ = ["Output", "money", "share"]
+__all__ = ["Output", "finite", "money", "share"]
+
+
+def finite(value: Any) -> Any:
+    """A copy that strict JSON accepts: NaN, ±Infinity and missing values become None.
+
+    Recurses into dicts, lists and tuples; numpy numbers and arrays become Python
+    ones, pandas' NA and NaT None. Anything else is left for
+    ``json.dumps(default=str)``. Recognised by type so that printing does not
+    import numpy or pandas (the command line starts without them).
+    """
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    if value is None or isinstance(value, str | int):
+        return value
+    kind = type(value)
+    if kind.__module__ == "numpy" and hasattr(value, "tolist"):
+        return finite(value.tolist())
+    if kind.__name__ in ("NAType", "NaTType") and kind.__module__.startswith("pandas."):
+        return None
+    return value
 
 
 class Output:
@@ -23,7 +48,9 @@ class Output:
         self.errors = Console(stderr=True)
 
     def json(self, data: Any) -> None:
-        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+        """Print ``data`` as strict JSON: never NaN or Infinity (they become null)."""
+        text = json.dumps(finite(data), indent=2, sort_keys=True, default=str, allow_nan=False)
+        sys.stdout.write(text + "\n")
 
     def error(self, message: str) -> None:
         if self.as_json:

@@ -30,7 +30,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from smbgrowth import __version__
 from smbgrowth.automation.http import unsubscribe_routes
 from smbgrowth.errors import SmbGrowthError
-from smbgrowth.web.common import embed_json, fmt, render
+from smbgrowth.web.common import StrictJSONResponse, embed_json, fmt, render
 from smbgrowth.web.runner import WorkspaceRunner
 from smbgrowth.web.security import SecurityHeaders, same_token
 from smbgrowth.web.users import UserStore
@@ -159,6 +159,7 @@ def create_app(
         redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
+        default_response_class=StrictJSONResponse,
     )
     app.state.users = UserStore(path)
     app.state.runner = WorkspaceRunner(path)

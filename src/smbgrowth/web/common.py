@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from smbgrowth.formatting import format_value
 from smbgrowth.jsonsafe import json_safe
@@ -16,6 +16,7 @@ from smbgrowth.web.users import Session, role_allows
 
 __all__ = [
     "NAV",
+    "StrictJSONResponse",
     "embed_json",
     "fmt",
     "render",
@@ -23,6 +24,20 @@ __all__ = [
     "runner_of",
     "session_of",
 ]
+
+
+class StrictJSONResponse(JSONResponse):
+    """JSON that strict parsers accept: NaN and infinities become null, never bare NaN."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            json_safe(content),
+            ensure_ascii=False,
+            allow_nan=False,
+            separators=(",", ":"),
+            default=str,
+        ).encode("utf-8")
+
 
 #: The dashboard's pages in the navigation: (path, label).
 NAV: tuple[tuple[str, str], ...] = (
