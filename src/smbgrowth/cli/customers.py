@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,6 +63,17 @@ def segments(
         out.console.print(f"{data['entered']:,} customer(s) entered a new segment.")
 
 
+def _warn_if_not_identified(out: Output, data: dict[str, Any]) -> None:
+    """One line under a customer-value result whose fit the data do not pin down."""
+    if data.get("identified", True):
+        return
+    out.console.print(
+        f"[bold yellow]Not reliable:[/] {data['identification_issue']}.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 clv_app = typer.Typer(help="Customer lifetime value: fit, predict and validate the models.")
 
 TimeUnitOpt = Annotated[
@@ -111,6 +123,7 @@ def clv_fit(
         f"log-likelihood {data['log_likelihood']:,.2f} on {data['n_customers']:,} "
         f"{'cohort curves' if model == 'sbg' else 'customers'}"
     )
+    _warn_if_not_identified(out, data)
 
 
 @clv_app.command("predict")
@@ -136,7 +149,7 @@ def clv_predict(
     expected remaining lifetime; with --model bgbb: P(alive) and expected
     purchasing periods per customer (each period one purchase opportunity).
     """
-    from smbgrowth.models.clv.workflow import predict_customers
+    from smbgrowth.models.clv.workflow import identification, predict_customers
 
     out = Output(as_json)
     with one_line_errors(out):
@@ -154,7 +167,8 @@ def clv_predict(
             ws, model=model, horizon_months=horizon, discount_rate=discount_rate, time_unit=unit
         ),
     )
-    total = float(table.clv.sum())
+    # NaN (null in JSON) when any customer could not be valued: never a silent partial sum.
+    total = float(table.clv.sum(skipna=False))
     rows = [
         {"customer_id": str(k), **{c: float(v) for c, v in r.items()}}
         for k, r in table.head(top).iterrows()
@@ -167,6 +181,7 @@ def clv_predict(
                 "discount_rate": discount_rate,
                 "customers": len(table),
                 "total_clv": total,
+                **identification(table),
                 "top": rows,
             }
         )
@@ -182,7 +197,11 @@ def clv_predict(
             f"{r['clv']:,.0f}",
         )
     out.console.print(grid)
-    out.console.print(f"Customer base worth {total:,.0f} over the next {horizon} months.")
+    if math.isfinite(total):
+        out.console.print(f"Customer base worth {total:,.0f} over the next {horizon} months.")
+    else:
+        out.console.print("The customer base cannot be valued from this fit.")
+    _warn_if_not_identified(out, identification(table))
 
 
 def _predict_retention(
@@ -208,12 +227,13 @@ def _predict_retention(
     else:
         plain = f"A new subscriber stays {first['months']:.1f} months on average"
     out.console.print(f"{plain}; {first['discounted_months']:.1f} discounted months.")
+    _warn_if_not_identified(out, data)
 
 
 def _predict_discrete(
     out: Output, workspace: Path | None, horizon: int, unit: Any, top: int
 ) -> None:
-    from smbgrowth.models.clv.workflow import predict_discrete
+    from smbgrowth.models.clv.workflow import identification, predict_discrete
 
     table = with_workspace(
         out, workspace, lambda ws: predict_discrete(ws, horizon_periods=horizon, time_unit=unit)
@@ -223,13 +243,17 @@ def _predict_discrete(
         for k, r in table.head(top).iterrows()
     ]
     if out.as_json:
-        out.json({"model": "bgbb", "horizon_periods": horizon, "time_unit": unit, "top": rows})
+        fit = identification(table)
+        out.json(
+            {"model": "bgbb", "horizon_periods": horizon, "time_unit": unit, **fit, "top": rows}
+        )
         return
     title = f"Top {len(rows)} of {len(table):,} customers, next {horizon} {unit}s (BG/BB)"
     grid = Table("customer", "P(alive)", "periods with a purchase", title=title)
     for r in rows:
         grid.add_row(r["customer_id"], f"{r['p_alive']:.0%}", f"{r['expected_purchases']:.1f}")
     out.console.print(grid)
+    _warn_if_not_identified(out, identification(table))
 
 
 @clv_app.command("validate")
@@ -268,6 +292,7 @@ def clv_validate(
         f"Holdout repeat purchases: predicted {data['predicted']:,.0f}, actual "
         f"{data['actual']:,.0f} (error {data['error']:+.1%})."
     )
+    _warn_if_not_identified(out, data)
 
 
 def churn_risk_(
@@ -276,7 +301,7 @@ def churn_risk_(
     as_json: JsonOpt = False,
 ) -> None:
     """Repeat customers whose P(alive) is falling, ranked by the value at risk."""
-    from smbgrowth.models.clv.workflow import churn_risk
+    from smbgrowth.models.clv.workflow import churn_risk, identification
 
     out = Output(as_json)
     table = with_workspace(out, workspace, lambda ws: churn_risk(ws, top=top))
@@ -284,7 +309,7 @@ def churn_risk_(
         {"customer_id": str(k), **{c: float(v) for c, v in r.items()}} for k, r in table.iterrows()
     ]
     if as_json:
-        out.json({"customers": rows})
+        out.json({"customers": rows, **identification(table)})
         return
     grid = Table("customer", "orders", "days since", "P(alive)", "value at risk")
     for r in rows:
@@ -296,6 +321,7 @@ def churn_risk_(
             f"{r['value_at_risk']:,.0f}",
         )
     out.console.print(grid)
+    _warn_if_not_identified(out, identification(table))
 
 
 def register(app: typer.Typer) -> None:

@@ -332,13 +332,20 @@ def _salary(payroll: pd.Series) -> float | None:
     return None
 
 
-def _bgnbd_churn(ws: Workspace) -> tuple[float, float, float] | None:
-    """Monthly churn from a BG/NBD fit: value, standard error, customers."""
+def _bgnbd_churn(ws: Workspace, notes: list[str]) -> tuple[float, float, float] | None:
+    """Monthly churn from a BG/NBD fit: value, standard error, customers.
+
+    None when the fit fails or the data do not identify it (its dropout rate
+    would be an arbitrary number); the reason is then added to ``notes``.
+    """
     from smbgrowth.models.clv.workflow import fit_model
 
     try:
         model = fit_model(ws, "bgnbd", time_unit="week")
     except ModelError:
+        return None
+    if not model.identified_:
+        notes.append(f"churn not taken from the BG/NBD fit: {model.identification_issue_}")
         return None
     p, se = model.params_, model.standard_errors_
     names = ("r", "alpha", "a", "b")
@@ -1006,7 +1013,8 @@ def calibrate_workspace(ws: Workspace, *, fit_months: int = FIT_MONTHS) -> Calib
     from smbgrowth.models.lifecycle import LifecycleModel
 
     history = history_from_workspace(ws)
-    bg = _bgnbd_churn(ws)
+    bg_notes: list[str] = []
+    bg = _bgnbd_churn(ws, bg_notes)
     cash: float | None
     try:
         cash = float(opening_balance(ws).amount)
@@ -1048,4 +1056,7 @@ def calibrate_workspace(ws: Workspace, *, fit_months: int = FIT_MONTHS) -> Calib
         deals=deals,
         fit_months=fit_months,
     )
+    # Only worth saying where churn then had to be assumed (not measured on subscriptions).
+    if any(e.name.startswith("churn_") for e in calibration.assumed):
+        calibration.notes.extend(bg_notes)
     return calibration

@@ -409,10 +409,22 @@ def funnel_section(ws: Workspace, period: ReportPeriod) -> Section:
 # -- 5. segments and CLV -----------------------------------------------------------------
 
 
+def _not_identified(fit: dict[str, Any]) -> list[Block]:
+    """One note when the customer-value fit is not identified by the data, else nothing."""
+    if fit["identified"]:
+        return []
+    return [
+        Note(
+            f"Not reliable: {fit['identification_issue']}. The figures below rest on a "
+            "fit the data cannot pin down."
+        )
+    ]
+
+
 def customer_section(ws: Workspace, *, top: int = 10) -> Section:
     """RFM segment shares, the spread of 12-month CLV with the top customers, and the
     churn-risk list (customers whose P(alive) is falling, by value at risk)."""
-    from smbgrowth.models.clv.workflow import churn_risk, predict_customers
+    from smbgrowth.models.clv.workflow import churn_risk, identification, predict_customers
     from smbgrowth.models.segments import segment_customers
 
     currency = ws.reporting_currency
@@ -457,9 +469,12 @@ def customer_section(ws: Workspace, *, top: int = 10) -> Section:
         if clv.empty:
             return [Note("No customers to value.")]
         head = clv.head(top)
+        caveat = _not_identified(identification(clv))
         return [
+            *caveat,
             Paragraph(
-                f"The {len(clv):,} customers are worth {format_money(float(clv.clv.sum()))} "
+                f"The {len(clv):,} customers are worth "
+                f"{format_money(float(clv.clv.sum(skipna=False)))} "
                 f"{currency} over the next 12 months (BG/NBD with Gamma-Gamma, discounted); "
                 f"mean P(alive) {float(clv.p_alive.mean()):.0%}."
             ),
@@ -477,9 +492,11 @@ def customer_section(ws: Workspace, *, top: int = 10) -> Section:
 
     def risk() -> list[Block]:
         table = churn_risk(ws, top=top)
+        caveat = _not_identified(identification(table))
         if table.empty:
-            return [Note("No repeat customers whose P(alive) is falling.")]
+            return [*caveat, Note("No repeat customers whose P(alive) is falling.")]
         return [
+            *caveat,
             TableBlock(
                 [
                     "customer",
@@ -500,7 +517,7 @@ def customer_section(ws: Workspace, *, top: int = 10) -> Section:
                 ],
                 title=f"Churn risk: top {len(table)} by value at risk",
                 numeric=[False, True, True, True, True],
-            )
+            ),
         ]
 
     return _section("customers", "Segments and customer value", segments, value, risk)

@@ -9,6 +9,14 @@ L-BFGS-B and the model's analytic gradient. Standard errors come from the
 observed information: the Hessian of the negative log-likelihood in the
 log-parameters, obtained by central differences of the analytic gradient, then
 carried to the natural scale by the delta method (se(θ) = θ · se(log θ)).
+
+Identifiability: a fit can converge and still not be determined by the data (a
+parameter running off towards the edge of the search range, a flat direction of
+the likelihood, NaN or infinite standard errors). :func:`fit_mle` says so in
+``FitResult.identification_issue`` and each model adds its own checks (e.g. the
+BG/NBD's dropout parameters exploding when almost nobody bought twice); the
+fitted model exposes ``identified_`` and ``identification_issue_`` in words an
+owner understands, and everything built on it repeats them.
 """
 
 from __future__ import annotations
@@ -25,17 +33,29 @@ from scipy import optimize
 from smbgrowth.errors import ModelError, NotFittedError
 
 __all__ = [
+    "EXPLODED",
     "CustomerValueModel",
     "FitResult",
     "FloatArray",
     "compress",
+    "exploded",
     "fit_mle",
+    "repeat_clause",
     "rfm_arrays",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 #: Negative log-likelihood and its gradient, both in the log-parameters.
 Objective = Callable[[FloatArray], tuple[float, FloatArray]]
+
+#: A shape parameter above this has run off: the data no longer tell it apart from infinity.
+EXPLODED = 1e4
+#: Log-parameters this close to the search range's edge count as at the edge.
+_NEAR_EDGE = 5.0
+#: A standard error of a log-parameter above this spans a factor of e^±10 (≈ 20,000×).
+_LOG_SE_LIMIT = 5.0
+#: Information-matrix eigenvalues below this share of the largest make it singular.
+_SINGULAR = 1e-9
 
 
 def rfm_arrays(
@@ -98,6 +118,12 @@ class FitResult:
     converged: bool
     iterations: int
     message: str
+    identification_issue: str | None = None
+
+    @property
+    def identified(self) -> bool:
+        """Whether the data pin the parameters down (no issue found)."""
+        return self.identification_issue is None
 
 
 def _hessian(objective: Objective, x: FloatArray) -> FloatArray:
@@ -166,6 +192,7 @@ def fit_mle(
         except np.linalg.LinAlgError:
             se_log = np.full(len(z), np.nan)
     se = params * se_log
+    issue = _identification_issue(z, hess, se_log, names, bounds=bounds)
     return FitResult(
         params={n: float(p) for n, p in zip(names, params, strict=True)},
         standard_errors={n: float(s) for n, s in zip(names, se, strict=True)},
@@ -173,6 +200,57 @@ def fit_mle(
         converged=bool(res.success),
         iterations=int(res.nit),
         message=str(res.message),
+        identification_issue=issue,
+    )
+
+
+def _identification_issue(
+    z: FloatArray,
+    hess: FloatArray,
+    se_log: FloatArray,
+    names: Sequence[str],
+    *,
+    bounds: tuple[float, float],
+) -> str | None:
+    """Why the data do not pin the log-parameters ``z`` down, in plain words, or None."""
+    edge = (z <= bounds[0] + _NEAR_EDGE) | (z >= bounds[1] - _NEAR_EDGE)
+    if edge.any():
+        stuck = ", ".join(n for n, e in zip(names, edge, strict=True) if e)
+        return (
+            f"the history does not pin down the model: {stuck} ran off towards "
+            "zero or infinity, so its predictions rest on arbitrary values"
+        )
+    # Positive definite with no direction (nearly) flat, relative to the steepest.
+    if np.isfinite(hess).all():
+        eigen = np.linalg.eigvalsh(hess)
+        singular = float(eigen.min()) <= _SINGULAR * float(np.max(np.abs(eigen)))
+    else:
+        singular = True
+    vague = ~np.isfinite(se_log) | (se_log > _LOG_SE_LIMIT)
+    if singular or vague.any():
+        which = [n for n, v in zip(names, vague, strict=True) if v] or list(names)
+        return (
+            "the history does not pin down the model: very different values of "
+            f"{', '.join(which)} fit it equally well, so its predictions are not reliable"
+        )
+    return None
+
+
+def exploded(params: dict[str, float], names: Sequence[str]) -> list[str]:
+    """The parameters among ``names`` that ran off above :data:`EXPLODED`."""
+    return [n for n in names if not params[n] <= EXPLODED]
+
+
+def repeat_clause(frequency: FloatArray, weights: FloatArray | None = None) -> str:
+    """How many customers bought again, said plainly ("almost no customer bought twice …")."""
+    w = np.ones_like(frequency) if weights is None else weights
+    total = float(w.sum())
+    share = float(w[frequency > 0].sum()) / total if total else 0.0
+    if share < 0.05:
+        return f"almost no customer bought twice ({share:.1%} of {total:,.0f})"
+    return (
+        f"too few customers or too short a history ({total:,.0f} customers, "
+        f"{share:.0%} bought more than once)"
     )
 
 
@@ -181,7 +259,10 @@ class CustomerValueModel:
 
     Subclasses set ``name`` (CLI id), ``param_names`` (the papers' names) and
     fill ``params_``, ``standard_errors_``, ``log_likelihood_``,
-    ``n_customers_``, ``converged_`` and ``iterations_`` in ``fit``.
+    ``n_customers_``, ``converged_`` and ``iterations_`` in ``fit``; ``identified_``
+    is False when the data do not pin the parameters down, and
+    ``identification_issue_`` then says why in plain words (None when identified).
+    Subclasses pass their model-specific reason to :meth:`_store`.
     """
 
     name: str = ""
@@ -193,6 +274,8 @@ class CustomerValueModel:
     n_customers_: int
     converged_: bool
     iterations_: int
+    identified_: bool
+    identification_issue_: str | None
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
@@ -200,13 +283,19 @@ class CustomerValueModel:
                 f"{type(self).__name__} is not fitted yet; call fit(...) before predicting"
             )
 
-    def _store(self, result: FitResult, n_customers: int) -> None:
+    def _store(
+        self, result: FitResult, n_customers: int, *, shape_issue: str | None = None
+    ) -> None:
         self.params_ = result.params
         self.standard_errors_ = result.standard_errors
         self.log_likelihood_ = result.log_likelihood
         self.n_customers_ = n_customers
         self.converged_ = result.converged
         self.iterations_ = result.iterations
+        # The model's own reason speaks the business's language; the generic one is the fallback.
+        issue = shape_issue or result.identification_issue
+        self.identification_issue_ = issue
+        self.identified_ = issue is None
 
     def to_dict(self) -> dict[str, Any]:
         """``{"model", "params", "standard_errors", "log_likelihood", "n_customers"}``."""
@@ -218,6 +307,8 @@ class CustomerValueModel:
             "log_likelihood": self.log_likelihood_,
             "n_customers": self.n_customers_,
             "converged": self.converged_,
+            "identified": self.identified_,
+            "identification_issue": self.identification_issue_,
         }
 
     def summary(self) -> pd.DataFrame:

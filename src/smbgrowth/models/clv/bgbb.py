@@ -23,7 +23,14 @@ import numpy as np
 from scipy import special
 
 from smbgrowth.errors import ModelError
-from smbgrowth.models.clv.base import CustomerValueModel, FloatArray, compress, fit_mle
+from smbgrowth.models.clv.base import (
+    CustomerValueModel,
+    FloatArray,
+    compress,
+    exploded,
+    fit_mle,
+    repeat_clause,
+)
 
 __all__ = ["BetaGeoBetaBinomModel"]
 
@@ -180,7 +187,14 @@ class BetaGeoBetaBinomModel(CustomerValueModel):
             tol=self.tol,
             max_iter=self.max_iter,
         )
-        self._store(result, len(x))
+        repeats = repeat_clause(xs, w)
+        if exploded(result.params, ("gamma", "delta")):
+            issue: str | None = f"the history cannot tell how fast customers drop out: {repeats}"
+        elif exploded(result.params, ("alpha", "beta")):
+            issue = f"the history cannot tell how often customers buy again: {repeats}"
+        else:
+            issue = None
+        self._store(result, len(x), shape_issue=issue)
         return self
 
     def _params(self) -> FloatArray:

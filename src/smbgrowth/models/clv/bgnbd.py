@@ -31,10 +31,13 @@ from scipy import special, stats
 
 from smbgrowth.errors import ModelError
 from smbgrowth.models.clv.base import (
+    EXPLODED,
     CustomerValueModel,
     FloatArray,
     compress,
+    exploded,
     fit_mle,
+    repeat_clause,
     rfm_arrays,
 )
 
@@ -120,6 +123,22 @@ def _as_array(value: Any, name: str) -> FloatArray:
     return arr
 
 
+def _shape_issue(params: dict[str, float], repeats: str) -> str | None:
+    """Why (r, α, a, b) are not identified, in the owner's words, or None.
+
+    a or b above :data:`~smbgrowth.models.clv.base.EXPLODED` (or b, a below its
+    inverse) means the dropout probability's distribution collapsed onto one
+    arbitrary value; r above it means every customer was given the same purchase
+    rate with r and α running off together (only r/α is determined).
+    """
+    dropout = exploded(params, ("a", "b")) or [n for n in ("a", "b") if params[n] < 1 / EXPLODED]
+    if dropout:
+        return f"the history cannot tell how fast customers drop out: {repeats}"
+    if exploded(params, ("r",)):
+        return f"the history cannot tell how often customers buy again: {repeats}"
+    return None
+
+
 class _BetaGeoFamily(CustomerValueModel):
     """Shared fitting and prediction of the BG/NBD (``_k = 0``) and MBG/NBD (``_k = 1``)."""
 
@@ -149,8 +168,10 @@ class _BetaGeoFamily(CustomerValueModel):
         -------
         self
             With ``params_``, ``standard_errors_`` (observed information, delta
-            method), ``log_likelihood_``, ``n_customers_``, ``converged_`` and
-            ``iterations_``.
+            method), ``log_likelihood_``, ``n_customers_``, ``converged_``,
+            ``iterations_``, ``identified_`` and ``identification_issue_`` (why the
+            data do not pin the parameters down, e.g. when almost no customer
+            bought twice; None when they do).
 
         Raises
         ------
@@ -183,7 +204,11 @@ class _BetaGeoFamily(CustomerValueModel):
             tol=self.tol,
             max_iter=self.max_iter,
         )
-        self._store(result, len(x) + newcomers)
+        self._store(
+            result,
+            len(x) + newcomers,
+            shape_issue=_shape_issue(result.params, repeat_clause(ux, weights)),
+        )
         return self
 
     def _params(self) -> tuple[float, float, float, float]:

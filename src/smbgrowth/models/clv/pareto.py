@@ -55,7 +55,9 @@ from smbgrowth.models.clv.base import (
     FitResult,
     FloatArray,
     compress,
+    exploded,
     fit_mle,
+    repeat_clause,
     rfm_arrays,
 )
 
@@ -349,7 +351,14 @@ class ParetoNBDModel(CustomerValueModel):
             tol=self.tol,
             max_iter=self.max_iter,
         )
-        self._store(result, int(total))
+        repeats = repeat_clause(cx, weights)
+        if exploded(result.params, ("s", "beta")):
+            issue: str | None = f"the history cannot tell how fast customers drop out: {repeats}"
+        elif exploded(result.params, ("r",)):
+            issue = f"the history cannot tell how often customers buy again: {repeats}"
+        else:
+            issue = None
+        self._store(result, int(total), shape_issue=issue)
         return self
 
     def _params(self) -> FloatArray:

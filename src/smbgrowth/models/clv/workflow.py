@@ -2,6 +2,12 @@
 
 These functions connect the models to the workspace's orders and subscriptions;
 the command line (``smbgrowth clv …``, ``smbgrowth churn-risk``) calls them.
+
+When a model the result rests on is not identified by the data (see
+``CustomerValueModel.identified_``), the result says so: per-customer tables
+carry ``attrs["identified"]`` and ``attrs["identification_issue"]`` (read them
+with :func:`identification`), dictionaries and :class:`Validation` the same two
+fields. The numbers are still computed, but they are not to be trusted.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ __all__ = [
     "churn_risk",
     "discrete_summary",
     "fit_model",
+    "identification",
     "predict_customers",
     "predict_discrete",
     "predict_retention",
@@ -36,6 +43,16 @@ __all__ = [
 
 #: CLI names of the models.
 MODEL_NAMES: tuple[str, ...] = ("bgnbd", "mbgnbd", "pareto", "bgbb", "gammagamma", "sbg")
+
+#: How a result names the model whose fit is not identified.
+_LABELS = {
+    "bgnbd": "purchase model (BG/NBD)",
+    "mbgnbd": "purchase model (MBG/NBD)",
+    "pareto": "purchase model (Pareto/NBD)",
+    "bgbb": "purchase model (BG/BB)",
+    "gammagamma": "spend model (Gamma-Gamma)",
+    "sbg": "retention model (sBG)",
+}
 
 #: Days in a month for CLV horizons and discounting.
 MONTH_DAYS = 30.4375
@@ -51,6 +68,31 @@ def _purchase_model(name: str) -> Any:
 
         return ParetoNBDModel()
     raise ModelError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+
+
+def _issue(*models: CustomerValueModel) -> str | None:
+    """The identification issues of the models a result rests on, one sentence each."""
+    issues = [
+        f"{_LABELS.get(m.name, m.name)}: {m.identification_issue_}"
+        for m in models
+        if m.identification_issue_
+    ]
+    return "; ".join(issues) or None
+
+
+def _mark(table: pd.DataFrame, issue: str | None) -> pd.DataFrame:
+    table.attrs["identified"] = issue is None
+    table.attrs["identification_issue"] = issue
+    return table
+
+
+def identification(table: pd.DataFrame) -> dict[str, Any]:
+    """``{"identified", "identification_issue"}`` of a table from this module.
+
+    A table from elsewhere (or one whose attrs were lost) counts as identified.
+    """
+    issue = table.attrs.get("identification_issue")
+    return {"identified": issue is None, "identification_issue": issue}
 
 
 def _spenders(summary: pd.DataFrame) -> pd.DataFrame:
@@ -164,7 +206,7 @@ def predict_customers(
         time_unit_days=TIME_UNIT_DAYS[time_unit],
         month_days=MONTH_DAYS,
     )
-    return out.sort_values("clv", ascending=False)
+    return _mark(out.sort_values("clv", ascending=False), _issue(purchases, spend))
 
 
 @dataclass(frozen=True)
@@ -177,6 +219,12 @@ class Validation:
     predicted: float
     actual: float
     by_frequency: pd.DataFrame
+    identification_issue: str | None = None
+
+    @property
+    def identified(self) -> bool:
+        """Whether the data pinned the calibration fit down."""
+        return self.identification_issue is None
 
     @property
     def error(self) -> float:
@@ -191,6 +239,8 @@ class Validation:
             "predicted": self.predicted,
             "actual": self.actual,
             "error": self.error,
+            "identified": self.identified,
+            "identification_issue": self.identification_issue,
             "by_frequency": [
                 {"frequency": str(k), **{c: float(v) for c, v in row.items()}}
                 for k, row in self.by_frequency.iterrows()
@@ -243,6 +293,7 @@ def validate_model(
         predicted=float(frame.predicted.sum()),
         actual=float(frame.actual.sum()),
         by_frequency=grouped,
+        identification_issue=_issue(purchases),
     )
 
 
@@ -289,7 +340,8 @@ def churn_risk(
         index=repeat.index,
     )
     falling = out[out.p_alive < out.p_alive_before - 1e-9]
-    return falling.sort_values("value_at_risk", ascending=False).head(top)
+    ranked = falling.sort_values("value_at_risk", ascending=False).head(top)
+    return _mark(ranked.copy(), _issue(purchases, spend))
 
 
 def predict_retention(
@@ -314,6 +366,8 @@ def predict_retention(
         "model": "sbg",
         "params": dict(model.params_),
         "standard_errors": dict(model.standard_errors_),
+        "identified": model.identified_,
+        "identification_issue": model.identification_issue_,
         "months": [
             {"month": int(m), "survival": float(sv), "retention": float(rt)}
             for m, sv, rt in zip(months, survival, retention, strict=True)
@@ -347,4 +401,4 @@ def predict_discrete(
     out["expected_purchases"] = model.conditional_expected_purchases(
         horizon_periods, data.frequency, data.recency, data.n_periods
     )
-    return out.sort_values("expected_purchases", ascending=False)
+    return _mark(out.sort_values("expected_purchases", ascending=False), _issue(model))

@@ -44,7 +44,7 @@ def _segments(ws: Workspace) -> dict[str, Any]:
 
 
 def _clv(ws: Workspace) -> dict[str, Any]:
-    from smbgrowth.models.clv.workflow import predict_customers
+    from smbgrowth.models.clv.workflow import identification, predict_customers
     from smbgrowth.report.charts import clv_histogram_figure
 
     table = predict_customers(
@@ -59,11 +59,13 @@ def _clv(ws: Workspace) -> dict[str, Any]:
         "discount_rate": CLV_DISCOUNT_RATE,
         "currency": ws.reporting_currency,
         "customers": len(table),
-        "total_clv": float(table.clv.sum()),
-        "mean_clv": float(table.clv.mean()),
-        "median_clv": float(table.clv.median()),
-        "mean_p_alive": float(table.p_alive.mean()),
-        "expected_purchases": float(table.expected_purchases.sum()),
+        # Unknown (null) when any customer could not be valued, not a partial sum.
+        "total_clv": float(table.clv.sum(skipna=False)),
+        "mean_clv": float(table.clv.mean(skipna=False)),
+        "median_clv": float(table.clv.median(skipna=False)),
+        "mean_p_alive": float(table.p_alive.mean(skipna=False)),
+        "expected_purchases": float(table.expected_purchases.sum(skipna=False)),
+        **identification(table),
         "top": _rows(table.head(CLV_TOP)),
     }
     figure = clv_histogram_figure(
@@ -73,9 +75,10 @@ def _clv(ws: Workspace) -> dict[str, Any]:
 
 
 def _churn(ws: Workspace) -> dict[str, Any]:
-    from smbgrowth.models.clv.workflow import churn_risk
+    from smbgrowth.models.clv.workflow import churn_risk, identification
 
-    rows = _rows(churn_risk(ws, top=CHURN_TOP))
+    table = churn_risk(ws, top=CHURN_TOP)
+    rows = _rows(table)
     shown = rows[:15]
     figure = {
         "data": [
@@ -96,7 +99,7 @@ def _churn(ws: Workspace) -> dict[str, Any]:
             "height": max(260, 22 * len(shown) + 110),
         },
     }
-    return {"data": {"customers": rows}, "figure": figure}
+    return {"data": {"customers": rows, **identification(table)}, "figure": figure}
 
 
 async def _part(runner: WorkspaceRunner, name: str) -> dict[str, Any]:
@@ -133,7 +136,9 @@ async def api_segments(request: Request) -> dict[str, Any]:
 @router.get("/api/customers/clv", tags=["customers"])
 async def api_clv(request: Request) -> dict[str, Any]:
     """Customer lifetime value over the next 12 months (BG/NBD + Gamma-Gamma, 1 % a month):
-    totals and the 50 most valuable customers with P(alive), purchases, spend and CLV."""
+    totals and the 50 most valuable customers with P(alive), purchases, spend and CLV;
+    ``identified`` is false (and ``identification_issue`` says why) when the data do
+    not pin the models down."""
     data: dict[str, Any] = (await _part(runner_of(request), "clv"))["data"]
     return data
 
@@ -144,9 +149,10 @@ async def api_churn_risk(
     top: int = Query(CHURN_TOP, ge=1, le=CHURN_TOP, description="How many customers."),
 ) -> dict[str, Any]:
     """Repeat customers whose P(alive) is falling, ranked by the value at risk
-    (the same as ``smbgrowth churn-risk --json``)."""
+    (the same as ``smbgrowth churn-risk --json``), with whether the fit behind
+    P(alive) is identified by the data."""
     data = (await _part(runner_of(request), "churn"))["data"]
-    return {"customers": data["customers"][:top]}
+    return {**data, "customers": data["customers"][:top]}
 
 
 async def warm(runner: WorkspaceRunner) -> None:
