@@ -269,6 +269,42 @@ def test_lead_time_demand_follows_the_forecast_day_by_day(plan: ReorderPlan) -> 
     assert p.days_of_cover == pytest.approx(14.0)
 
 
+def test_negative_demand_never_reaches_the_reorder_list(shop: Workspace) -> None:
+    # A demand frame netted of returns: ESP-1KG's weeks swing below zero, FILTER-100 is
+    # negative throughout. Demand for stock is units sold: negative weeks read as 0.
+    netted = DEMAND.copy()
+    esp = netted.series_id == "ESP-1KG"
+    netted.loc[esp, "mean"] = [-103.0, 70.0, -20.0] + [70.0] * 10
+    netted.loc[esp, "hi_95"] = netted.loc[esp, "mean"] + 30.0
+    filt = netted.series_id == "FILTER-100"
+    netted.loc[filt, "mean"] = -14.0
+    netted.loc[filt, "hi_95"] = -5.0
+    plan = reorder_plan(shop, as_of=AS_OF, demand=netted)
+    for s in plan.skus:
+        if s.status != "planned":
+            continue
+        for number in (s.daily_demand, s.lead_time_demand, s.lead_time_sd, s.safety_stock,
+                       s.reorder_point, s.annual_demand, s.eoq):  # fmt: skip
+            assert number >= 0, s
+        assert s.order_quantity >= 0
+    esp_plan = plan.get("ESP-1KG")
+    # 16 days from Tuesday 4 June: 6 days of week 1 (0), 7 of week 2 (10/day), 3 of week 3 (0).
+    assert esp_plan.lead_time_demand == pytest.approx(70.0)
+    filt_plan = plan.get("FILTER-100")
+    assert filt_plan.lead_time_demand == 0.0 and filt_plan.safety_stock == 0.0
+    assert "FILTER-100" not in {s.sku for s in plan.reorder}
+    assert any("ESP-1KG, FILTER-100 went below 0" in n for n in plan.notes)
+
+
+def test_safety_stock_is_never_negative_in_a_plan(shop: Workspace) -> None:
+    # Below a 50 % service level z < 0; the plan holds no safety stock rather than less.
+    plan = reorder_plan(shop, as_of=AS_OF, demand=DEMAND, service_level=0.3)
+    esp = plan.get("ESP-1KG")
+    assert esp.safety_stock == 0.0
+    assert esp.reorder_point == pytest.approx(esp.lead_time_demand)
+    assert any("negative safety stock" in n for n in esp.notes)
+
+
 def test_overstock_is_detected(plan: ReorderPlan) -> None:
     p = plan.get("TEAPOT")
     # 1 a day, certain: ROP = 10, 500 in stock = 500 days of cover; 180 of them sell.

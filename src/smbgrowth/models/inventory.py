@@ -52,6 +52,14 @@ and 6; Heizer, Render & Munson, *Operations Management*, 12th ed., ch. 12):
   stock not expected to sell within that many days,
   ``max(stock − d·overstock_days, 0) / stock``.
 
+Demand never goes below zero here. The forecast is of gross units sold
+(returns are not netted, see :func:`smbgrowth.models.forecast.sku_demand`)
+and never negative; a ready demand frame with negative weeks (net of returns,
+say) has its means and 95 % bounds read as at least 0, with a note, so the
+lead-time demand, the daily rate and the safety stock are never negative. A
+service level below 50 % would make ``z`` and the textbook safety stock
+negative: the plan holds no safety stock instead (with a note).
+
 Every product is reported: SKUs without a sales forecast (status
 ``no_sales``), without a lead time (``no_lead_time``) or without a stock count
 (``no_stock``), and SKUs sold but missing from the products table
@@ -439,6 +447,7 @@ def _plan_planned(
     mean_l: float, var_l: float, rate: float, notes: list[str], s: _Settings,
 ) -> None:  # fmt: skip
     daily_sd = math.sqrt(var_l / lead) if lead > 0 else 0.0
+    mean_l, rate = max(mean_l, 0.0), max(rate, 0.0)
     ss = safety_stock(
         daily_sd,
         lead,
@@ -446,6 +455,12 @@ def _plan_planned(
         daily_mean=rate,
         lead_time_sd_days=s.lead_time_sd_days,
     )
+    if ss < 0:
+        # z < 0 below a 50 % service level: planning to run out is no plan; hold none.
+        ss = 0.0
+        notes.append(
+            f"a {s.service_level:.0%} service level gives a negative safety stock; none is held"
+        )
     rop = reorder_point(rate, lead, ss)
     sd_l = math.sqrt(var_l + rate**2 * s.lead_time_sd_days**2)
     values.update(safety_stock=ss, reorder_point=rop, lead_time_sd=sd_l)
@@ -507,7 +522,9 @@ def _with_sentence(p: SkuPlan, s: _Settings) -> SkuPlan:
     return SkuPlan(**{**{f.name: getattr(p, f.name) for f in fields(SkuPlan)}, "sentence": text})
 
 
-def _check_demand(demand: pd.DataFrame) -> pd.DataFrame:
+def _check_demand(demand: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The demand frame, typed and sorted, with means and 95 % bounds at least 0, and the
+    SKUs whose forecast went below 0."""
     missing = [c for c in DEMAND_COLUMNS if c not in demand.columns]
     if missing:
         raise DataError(
@@ -529,8 +546,12 @@ def _check_demand(demand: pd.DataFrame) -> pd.DataFrame:
     if frame["mean"].isna().any():
         bad = frame.loc[frame["mean"].isna(), "series_id"].iloc[0]
         raise DataError(f"the demand forecast of {bad!r} has a missing mean; fill it or drop it")
+    # Demand for stock is never negative (returns are not negative sales): read as 0.
+    negative = sorted(set(frame.loc[frame["mean"] < 0, "series_id"]))
+    frame["mean"] = frame["mean"].clip(lower=0.0)
+    frame["hi_95"] = frame["hi_95"].clip(lower=0.0)
     frame["sd"] = ((frame["hi_95"] - frame["mean"]) / _Z975).fillna(0.0).clip(lower=0.0)
-    return frame.sort_values(["series_id", "period"]).reset_index(drop=True)
+    return frame.sort_values(["series_id", "period"]).reset_index(drop=True), negative
 
 
 def _default_as_of(ws: Workspace) -> date:
@@ -659,7 +680,7 @@ def reorder_plan(
         demand, forecast_notes = _forecast(ws, horizon_weeks, products["lead_time_days"])
     else:
         forecast_notes = {}
-    forecast = _check_demand(demand)
+    forecast, negative = _check_demand(demand)
     day = as_of if as_of is not None else _default_as_of(ws)
     settings = _Settings(
         as_of=day,
@@ -687,6 +708,14 @@ def reorder_plan(
         notes = list(forecast_notes.get(sku, []))
         plans.append(_plan_sku(product, weeks, model, notes, settings))
     plan_notes = []
+    if negative:
+        shown = ", ".join(negative[:5]) + (
+            f" and {len(negative) - 5} more" if len(negative) > 5 else ""
+        )
+        plan_notes.append(
+            f"the demand forecast of {shown} went below 0 in some weeks; read as 0 (demand for "
+            "stock is units sold, never negative)"
+        )
     if as_of is None:
         plan_notes.append(f"stock counted as of {day.isoformat()}, the day of the latest sale")
     return ReorderPlan(
