@@ -47,8 +47,9 @@ def forecast(
         list[str] | None,
         typer.Option(
             "--model",
-            help="Candidate model (ets, arima, theta, seasonal_naive, mstl); repeat "
-            "[default: ets, arima, theta, seasonal_naive].",
+            help="Candidate model (ets, arima, theta, seasonal_naive, mstl; croston, adida, "
+            "imapa for intermittent demand); repeat [default: ets, arima, theta, "
+            "seasonal_naive].",
             show_default=False,
         ),
     ] = None,
@@ -119,7 +120,7 @@ def forecast(
 def _print_demand(out: Output, data: dict[str, Any]) -> None:
     grid = _table(
         f"units sold per SKU, next {data['horizon']} weeks",
-        ("sku", "model", "units", "95% interval", "MASE", "baseline MASE"),
+        ("sku", "model", "units", "95% interval", "MASE", "baseline MASE", "returned"),
         ("sku", "model"),
     )
     for s in data["series"]:
@@ -128,6 +129,13 @@ def _print_demand(out: Output, data: dict[str, Any]) -> None:
         hi = sum(r["hi_95"] or 0.0 for r in s["forecast"])
         scores = {b["model"]: b["mase"] for b in s["backtest"]}
         chosen, base = scores.get(s["model"]), scores.get(s["baseline"])
+        returns = s.get("returns")
+        returned = ""
+        if returns:
+            rate = returns["return_rate"]
+            returned = f"{returns['units_returned']:,.0f}" + (
+                f" ({rate:.0%})" if rate is not None else ""
+            )
         grid.add_row(
             s["series_id"],
             s["model"],
@@ -135,10 +143,17 @@ def _print_demand(out: Output, data: dict[str, Any]) -> None:
             f"{lo:,.0f} – {hi:,.0f}",
             f"{chosen:.2f}" if chosen is not None else "n/a",
             f"{base:.2f}" if base is not None else "n/a",
+            returned,
         )
     out.console.print(grid)
     out.console.print(
         "[dim]The interval of a total adds the weekly bounds (a conservative range).[/]"
+    )
+    out.console.print(
+        "[dim]Units are gross units sold, never below 0; returns (negative quantities) are "
+        "not netted: 'returned' is the units returned over the history and their share of "
+        "units sold.[/]",
+        soft_wrap=True,
     )
 
 

@@ -14,10 +14,48 @@ difference of the history before the first cut-off (Hyndman & Koehler 2006);
 below 1 a model beats the seasonal-naive forecast made in-sample. sMAPE is
 mean 2|y − ŷ| / (|y| + |ŷ|), 0 where both are 0.
 
+Croston's method with optimised smoothing, ADIDA and IMAPA (Nikolopoulos et
+al. 2011; Petropoulos & Kourentzes 2015) — models for intermittent demand,
+whose forecasts are demand rates and never negative — are candidates when
+named (``models=[..., "croston", "adida", "imapa"]``) and are chosen by the
+same backtest. Their intervals are conformal (from the errors of two
+horizon-long windows), so they join only where the history before the first
+backtest cut-off holds more than two horizons. They are not candidates by
+default. Tried on the intermittent SKUs of the sample business (half of its
+38 SKUs have a period of demand less often than every 1.32 periods, the
+threshold of Syntetos, Boylan & Croston 2005), they lowered the mean MASE by
+about 1 % (backtest 1.21 → 1.20, 8-week hold-out 1.32 → 1.31) while the
+hold-out share inside the 95 % intervals fell from 88 % to 82 %; on 40
+simulated intermittent series the MASE did not change (0.77, hold-out 0.95)
+and the coverage fell from 97 % to 95 %. Intervals that narrow would cut the
+safety stock, for no gain in accuracy.
+
 Short histories fall back and say so: fewer than two seasons plus the horizon
 leaves the seasonal models out; too few points for one backtest window uses
 the last value (naive forecast) without a backtest.
-Forecasts of quantities that were never negative are clipped at zero.
+
+Forecasts stay in the domain of the quantity. Counts — units sold, orders,
+customers, sessions, deals, tickets: any metric whose registry ``unit`` is in
+:data:`COUNT_UNITS` — are clipped at zero, the interval bounds too, in the
+backtest as in the forecast (so the scores measure what is reported). Other
+series are clipped only when their history was never negative, except money:
+a currency metric may go below zero (net revenue in a month of net refunds)
+and is never clipped.
+
+Demand per SKU is **gross units sold**: the positive quantities of sold
+orders' lines. Returns (lines with negative quantities, such as cancellation
+invoices) are not netted from it — whether a returned unit goes back on the
+shelf is not in the data — and are reported per SKU instead, as units
+returned and a return rate (:func:`sku_returns`).
+
+References
+----------
+Syntetos, A. A., Boylan, J. E. & Croston, J. D. (2005). On the categorization
+of demand patterns. *Journal of the Operational Research Society* 56, 495–503.
+Nikolopoulos, K. et al. (2011). An aggregate–disaggregate intermittent demand
+approach (ADIDA) to forecasting. *JORS* 62, 544–554.
+Petropoulos, F. & Kourentzes, N. (2015). Forecast combinations for
+intermittent demand. *JORS* 66, 914–924.
 """
 
 from __future__ import annotations
@@ -37,7 +75,9 @@ from smbgrowth.errors import ModelError, NotFittedError
 from smbgrowth.jsonsafe import json_safe
 
 __all__ = [
+    "COUNT_UNITS",
     "DEFAULT_HORIZON",
+    "INTERMITTENT_MODELS",
     "MODEL_NAMES",
     "SEASON_LENGTH",
     "BacktestScore",
@@ -48,6 +88,7 @@ __all__ = [
     "forecast_sku_demand",
     "metric_series",
     "sku_demand",
+    "sku_returns",
 ]
 
 #: Seasonal period (in periods) and pandas frequency of each grain.
@@ -62,7 +103,21 @@ MODEL_NAMES: dict[str, str] = {
     "seasonal_naive": "SeasonalNaive",
     "mstl": "MSTL",
     "naive": "Naive",
+    "croston": "CrostonOptimized",
+    "adida": "ADIDA",
+    "imapa": "IMAPA",
 }
+#: Models for intermittent demand, tried on intermittent series only.
+INTERMITTENT_MODELS: tuple[str, ...] = ("croston", "adida", "imapa")
+#: Registry units that count things: their forecasts and intervals are never below zero.
+COUNT_UNITS: frozenset[str] = frozenset(
+    {"units", "orders", "customers", "sessions", "deals", "tickets"}
+)
+#: Average periods between demands above which a series counts as intermittent
+#: (Syntetos, Boylan & Croston 2005).
+INTERMITTENT_ADI = 1.32
+#: Conformal-interval windows of the intermittent models.
+_CONFORMAL_WINDOWS = 2
 LEVELS: tuple[int, int] = (80, 95)
 #: Above this many series AutoARIMA is left out by default (it costs ~10× AutoETS).
 ARIMA_PANEL_LIMIT = 200
@@ -118,6 +173,9 @@ class ForecastResult:
     history: pd.DataFrame
     metric: str | None = None
     unit: str | None = None
+    #: Demand forecasts only: units sold and returned per SKU with a return (see
+    #: :func:`sku_returns`); ``to_dict`` gives each series its ``returns`` (or None).
+    returns: pd.DataFrame | None = None
 
     def frame(self) -> pd.DataFrame:
         """Return series_id, period, mean, lo_80, hi_80, lo_95, hi_95 and model per period."""
@@ -134,7 +192,7 @@ class ForecastResult:
         fc["period"] = fc["period"].dt.strftime("%Y-%m-%d")
         hist = self.history.copy()
         hist["period"] = hist["period"].dt.strftime("%Y-%m-%d")
-        out = {
+        out: dict[str, Any] = {
             "metric": self.metric,
             "unit": self.unit,
             "grain": self.grain,
@@ -158,28 +216,49 @@ class ForecastResult:
                 for s in self.series
             ],
         }
+        if self.returns is not None:
+            returned = {str(r["sku"]): r for r in self.returns.to_dict(orient="records")}
+            for entry in out["series"]:
+                row = returned.get(entry["series_id"])
+                entry["returns"] = (
+                    {k: row[k] for k in ("units_sold", "units_returned", "return_rate")}
+                    if row is not None
+                    else None
+                )
         cleaned: dict[str, Any] = json_safe(out)
         return cleaned
 
 
-def _build_models(names: Sequence[str], season: int, *, large: bool = False) -> list[Any]:
+def _build_models(
+    names: Sequence[str], season: int, *, large: bool = False, horizon: int = 1
+) -> list[Any]:
     """Return statsforecast models for the short names.
 
     ``large`` panels get the standard Theta method instead of AutoTheta's search over
-    theta variants (about 3× cheaper) and additive-error ETS only.
+    theta variants (about 3× cheaper) and additive-error ETS only. The intermittent
+    models get conformal intervals over ``horizon``-long windows.
     """
     from statsforecast.models import (
+        ADIDA,
+        IMAPA,
         MSTL,
         AutoARIMA,
         AutoETS,
         AutoTheta,
+        CrostonOptimized,
         Naive,
         SeasonalNaive,
         Theta,
     )
+    from statsforecast.utils import ConformalIntervals
 
+    intermittent = {"croston": CrostonOptimized, "adida": ADIDA, "imapa": IMAPA}
     out: list[Any] = []
     for name in names:
+        if name in intermittent:
+            conformal = ConformalIntervals(n_windows=_CONFORMAL_WINDOWS, h=horizon)
+            out.append(intermittent[name](prediction_intervals=conformal))
+            continue
         if name == "ets":
             # ETS seasonality is limited to short periods (≤ 24); weekly data use trend only.
             # Large panels (demand per SKU, with zeros) search additive-error models only:
@@ -231,12 +310,19 @@ class Forecaster:
         seasonal period (7, 52, 12, 4, 1) unless ``season_length`` is given.
     horizon : periods ahead; backtest windows forecast the same horizon.
     models : short names from :data:`MODEL_NAMES` (``ets``, ``arima``,
-        ``theta``, ``seasonal_naive``, ``mstl``); default: all four classics
-        (``mstl`` added for long daily series; ``arima`` left out above
-        :data:`ARIMA_PANEL_LIMIT` series, with a note).
+        ``theta``, ``seasonal_naive``, ``mstl``, ``croston``, ``adida``,
+        ``imapa``); default: all four classics (``mstl`` added for long daily
+        series; ``arima`` left out above :data:`ARIMA_PANEL_LIMIT` series,
+        with a note). The intermittent-demand models (``croston``, ``adida``,
+        ``imapa``) are tried, when named, on every non-negative series with
+        history enough for their conformal intervals.
     n_windows : backtest cut-offs (fewer when the history is short).
-    refit : refit at every cut-off (True) or fit once and filter forward (faster).
+    refit : refit at every cut-off (True) or fit once and filter forward (faster;
+        the intermittent models are always refitted, which costs little).
     n_jobs : processes statsforecast may use.
+    nonnegative : True for counts: every forecast and interval bound is clipped
+        at zero; None (default): only series whose history was never negative
+        are clipped; False: nothing is clipped.
     """
 
     def __init__(
@@ -249,6 +335,7 @@ class Forecaster:
         n_windows: int = 3,
         refit: bool = True,
         n_jobs: int = 1,
+        nonnegative: bool | None = None,
     ) -> None:
         self.grain = grain
         self.horizon = horizon
@@ -257,6 +344,7 @@ class Forecaster:
         self.n_windows = n_windows
         self.refit = refit
         self.n_jobs = n_jobs
+        self.nonnegative = nonnegative
 
     # -- fitting ---------------------------------------------------------------------------
     def _check(self) -> tuple[int, int, str]:
@@ -298,10 +386,22 @@ class Forecaster:
         self._columns: dict[str, str] = {}
         self._large = self.models is None and n_series > ARIMA_PANEL_LIMIT
         self._chosen_short: dict[str, str] = {}
-        lengths = df.groupby("unique_id", sort=True).size()
-        groups: dict[tuple[str, int], list[str]] = {}
+        by_series = df.groupby("unique_id", sort=True)["y"]
+        lengths = by_series.size()
+        lowest: dict[str, float] = {str(k): float(v) for k, v in by_series.min().items()}
+        demand_share: dict[str, float] = {
+            str(k): float(v) for k, v in (df["y"] > 0).groupby(df["unique_id"]).mean().items()
+        }
+        self.nonnegative_: dict[str, bool] = {
+            str(sid): self.nonnegative is True or (self.nonnegative is None and low >= 0)
+            for sid, low in lowest.items()
+        }
+        groups: dict[tuple[str, int, bool], list[str]] = {}
         for sid, n in lengths.items():
             tier, windows, notes = self._tier(int(n), h, season)
+            sparse = self._intermittent(
+                lowest[str(sid)], demand_share[str(sid)], int(n), tier, windows, h, notes
+            )
             self.series_[str(sid)] = SeriesForecast(
                 series_id=str(sid),
                 model="",
@@ -309,7 +409,7 @@ class Forecaster:
                 baseline="SeasonalNaive" if tier == "seasonal" else "Naive",
                 notes=notes,
             )
-            groups.setdefault((tier, windows), []).append(str(sid))
+            groups.setdefault((tier, windows, sparse), []).append(str(sid))
         if self.models is None and n_series > ARIMA_PANEL_LIMIT:
             for s in self.series_.values():
                 s.notes.append(
@@ -318,8 +418,8 @@ class Forecaster:
                     "speed; pass models=[...] to choose the candidates"
                 )
         self.candidates_: dict[str, list[str]] = {}
-        for (tier, windows), ids in groups.items():
-            cand = self._tier_models(tier, names, season)
+        for (tier, windows, sparse), ids in groups.items():
+            cand = self._tier_models(tier, names, season, sparse)
             sub = df[df["unique_id"].isin(ids)]
             if windows > 0 and len(cand) > 1:
                 chosen = self._backtest(sub, tier, cand, windows, h, season, freq)
@@ -337,6 +437,28 @@ class Forecaster:
         if n_series > ARIMA_PANEL_LIMIT:
             names.remove("arima")
         return names
+
+    def _intermittent(
+        self, lowest: float, demand_share: float, n: int, tier: str, windows: int, h: int,
+        notes: list[str],
+    ) -> bool:  # fmt: skip
+        """Whether the intermittent-demand models are candidates for a series (with a note)."""
+        if tier == "short" or windows == 0 or lowest < 0:
+            return False
+        if self.models is None or not set(self.models) & set(INTERMITTENT_MODELS):
+            return False
+        sparse = demand_share > 0 and 1.0 / demand_share >= INTERMITTENT_ADI
+        # Conformal intervals need more than two horizons before the first cut-off.
+        enough = n - windows * h > _CONFORMAL_WINDOWS * h
+        if sparse:
+            every = f"a period with demand once every {1.0 / demand_share:.1f} periods on average"
+            notes.append(f"intermittent demand ({every})")
+        if not enough:
+            notes.append(
+                "the history is too short for the intermittent-demand models' intervals; "
+                "they were not tried"
+            )
+        return enough
 
     def _tier(self, n: int, h: int, season: int) -> tuple[str, int, list[str]]:
         if season > 1 and n >= 2 * season + h:
@@ -362,16 +484,17 @@ class Forecaster:
             )
         raise ModelError("a series has no history")
 
-    def _tier_models(self, tier: str, names: Sequence[str], season: int) -> list[str]:
+    def _tier_models(
+        self, tier: str, names: Sequence[str], season: int, sparse: bool = False
+    ) -> list[str]:
+        extra = [n for n in names if n in INTERMITTENT_MODELS] if sparse else []
+        names = [n for n in names if n not in INTERMITTENT_MODELS]
         if tier == "seasonal":
-            cand = [n for n in names if n != "mstl"]
-            if "seasonal_naive" in cand:
-                cand.remove("seasonal_naive")
-            cand.append("seasonal_naive")
-            return cand
+            cand = [n for n in names if n not in ("mstl", "seasonal_naive")]
+            return [*cand, *extra, "seasonal_naive"]
         if tier == "plain":
             cand = [n for n in names if n not in ("seasonal_naive", "mstl")]
-            return [*cand, "naive"]
+            return [*cand, *extra, "naive"]
         return ["naive"]
 
     def _backtest(
@@ -387,20 +510,40 @@ class Forecaster:
         from statsforecast import StatsForecast
 
         m = season if tier == "seasonal" else 1
-        models = _build_models(cand, m, large=self._large)
+        models = _build_models(cand, m, large=self._large, horizon=h)
         if "mstl" not in cand and tier == "seasonal" and self._wants_mstl(df, h):
             models += _build_models(["mstl"], m)
             cand = [*cand, "mstl"]
         columns = {short: model.alias for short, model in zip(cand, models, strict=True)}
         self._columns.update(columns)
-        sf = StatsForecast(models=models, freq=freq, n_jobs=self.n_jobs)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cv = sf.cross_validation(
-                df=df, h=h, n_windows=windows, step_size=h, level=list(LEVELS), refit=self.refit
-            )
+        # The intermittent models cannot filter forward: they are refitted at each cut-off.
+        passes = [
+            ([mo for s, mo in zip(cand, models, strict=True) if s not in INTERMITTENT_MODELS],
+             self.refit),
+            ([mo for s, mo in zip(cand, models, strict=True) if s in INTERMITTENT_MODELS], True),
+        ]  # fmt: skip
+        cv = None
+        for group, refit in passes:
+            if not group:
+                continue
+            sf = StatsForecast(models=group, freq=freq, n_jobs=self.n_jobs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                part = sf.cross_validation(
+                    df=df, h=h, n_windows=windows, step_size=h, level=list(LEVELS), refit=refit
+                )
+            keys = ["unique_id", "ds", "cutoff"]
+            cv = part if cv is None else cv.merge(part.drop(columns="y"), on=keys, how="left")
+        assert cv is not None
         scale = _scales(df, cv.groupby("unique_id")["cutoff"].min(), m)
         cv = cv.assign(unique_id=cv["unique_id"].astype(str))
+        # Score what would be reported: counts are clipped at zero in the backtest too.
+        clip = cv["unique_id"].map(self.nonnegative_).fillna(False).to_numpy(dtype=bool)
+        if clip.any():
+            for col in columns.values():
+                for c in [col, *(f"{col}-{side}-{lv}" for lv in LEVELS for side in ("lo", "hi"))]:
+                    if c in cv:
+                        cv.loc[clip, c] = cv.loc[clip, c].clip(lower=0.0)
         y = cv["y"].to_numpy()
         per_model: dict[str, pd.DataFrame] = {}
         for short in cand:
@@ -486,7 +629,7 @@ class Forecaster:
         for (short, tier), ids in by_model.items():
             m = season if tier == "seasonal" else 1
             sub = self.history_[self.history_["unique_id"].isin(ids)]
-            model = _build_models([short], m, large=self._large)[0]
+            model = _build_models([short], m, large=self._large, horizon=h)[0]
             sf = StatsForecast(models=[model], freq=freq, n_jobs=self.n_jobs)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -506,8 +649,7 @@ class Forecaster:
             )
             frames.append(out)
         result = pd.concat(frames, ignore_index=True)
-        nonneg = self.history_.groupby("unique_id")["y"].min() >= 0
-        clip = result["series_id"].map(nonneg).fillna(False).astype(bool)
+        clip = result["series_id"].map(self.nonnegative_).fillna(False).astype(bool)
         for c in ("mean", "lo_80", "hi_80", "lo_95", "hi_95"):
             result.loc[clip, c] = result.loc[clip, c].clip(lower=0.0)
         return result.sort_values(["series_id", "period"]).reset_index(drop=True)
@@ -640,9 +782,14 @@ def forecast_metric(
 
     metric = get_metric(metric_id)
     panel, notes = metric_series(ws, metric_id, grain=grain, by=by)
-    result = Forecaster(grain, horizon, models=models, n_windows=n_windows, n_jobs=n_jobs).forecast(
-        panel
+    # Counts never go below zero; money may (a month of net refunds), so it is never
+    # clipped; other units (ratios, days) are clipped where their history never went below.
+    nonnegative = (
+        True if metric.unit in COUNT_UNITS else False if metric.unit == "currency" else None
     )
+    result = Forecaster(
+        grain, horizon, models=models, n_windows=n_windows, n_jobs=n_jobs, nonnegative=nonnegative
+    ).forecast(panel)
     for s in result.series:
         s.notes = notes + s.notes
     result.metric = metric_id
@@ -650,23 +797,39 @@ def forecast_metric(
     return result
 
 
-def sku_demand(ws: Workspace, *, grain: str = "week") -> pd.DataFrame:
-    """Return units sold per SKU and period (series_id = sku, period, y), zeros filled.
-
-    Units of sold orders (completed, partially refunded, refunded) by the
-    local period of the order; each SKU's series runs from its first sale to
-    the last complete period of the data.
-    """
-    from smbgrowth.metrics.base import local_time, period_label
+def _sold_lines(ws: Workspace) -> Any:
+    """Order lines with a SKU of sold orders (completed, partially refunded, refunded),
+    with the order's ``ordered_at``."""
     from smbgrowth.metrics.common import REVENUE_STATUSES
 
-    if grain not in ("day", "week", "month"):
-        raise ModelError(f"demand is forecast by day, week or month, not {grain!r}")
     o = ws.orders
     o = o.filter(o.status.isin(REVENUE_STATUSES)).select("order_id", "ordered_at")
     lines = ws.order_lines
-    lines = lines.filter(lines.sku.notnull())
-    j = lines.join(o, "order_id")
+    lines = lines.filter(lines.sku.notnull() & lines.quantity.notnull())
+    return lines.join(o, "order_id")
+
+
+def sku_demand(
+    ws: Workspace, *, grain: str = "week", skus: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Return gross units sold per SKU and period (series_id = sku, period, y), zeros filled.
+
+    The positive quantities of the lines of sold orders (completed, partially
+    refunded, refunded) by the local period of the order. Returns — lines with
+    negative quantities, such as cancellation invoices — are not netted: a
+    returned unit goes back to stock only if it can be sold again, which the
+    data do not say, so demand for stock is what customers took; returns are
+    reported by :func:`sku_returns`. Each SKU's series runs from its first sale
+    to the last complete period of the data. ``skus`` limits it to those SKUs.
+    """
+    from smbgrowth.metrics.base import local_time, period_label
+
+    if grain not in ("day", "week", "month"):
+        raise ModelError(f"demand is forecast by day, week or month, not {grain!r}")
+    j = _sold_lines(ws)
+    j = j.filter(j.quantity > 0)
+    if skus is not None:
+        j = j.filter(j.sku.isin([str(k) for k in skus]))
     label = period_label(local_time(j.ordered_at, ws.time_zone), grain)
     grouped = (
         j.mutate(period=label)
@@ -690,7 +853,34 @@ def sku_demand(ws: Workspace, *, grain: str = "week") -> pd.DataFrame:
         idx = pd.date_range(part["period"].min(), last_start, freq=FREQ[grain])
         series = part.set_index("period")["y"].reindex(idx, fill_value=0.0)
         full.append(pd.DataFrame({"series_id": str(sku), "period": idx, "y": series.to_numpy()}))
+    if not full:
+        return pd.DataFrame(columns=["series_id", "period", "y"])
     return pd.concat(full, ignore_index=True)
+
+
+def sku_returns(ws: Workspace, *, skus: Sequence[str] | None = None) -> pd.DataFrame:
+    """Return units sold and returned per SKU over the whole history, and the return rate.
+
+    Columns sku, units_sold (positive quantities of sold orders' lines),
+    units_returned (the negative quantities, as a positive number) and
+    return_rate = units_returned ÷ units_sold (None without sales). Only SKUs
+    with a return are listed.
+    """
+    j = _sold_lines(ws)
+    if skus is not None:
+        j = j.filter(j.sku.isin([str(k) for k in skus]))
+    q = j.quantity.cast("float64")
+    grouped = j.group_by("sku").aggregate(
+        units_sold=q.sum(where=q > 0).fill_null(0.0),
+        units_returned=(-q).sum(where=q < 0).fill_null(0.0),
+    )
+    frame: pd.DataFrame = grouped.to_pandas()
+    frame = frame[frame["units_returned"] > 0].sort_values("sku").reset_index(drop=True)
+    frame["sku"] = frame["sku"].astype(str)
+    sold = frame["units_sold"].where(frame["units_sold"] > 0)
+    frame["return_rate"] = (frame["units_returned"] / sold).astype(object)
+    frame.loc[sold.isna(), "return_rate"] = None
+    return frame[["sku", "units_sold", "units_returned", "return_rate"]]
 
 
 def forecast_sku_demand(
@@ -701,14 +891,45 @@ def forecast_sku_demand(
     models: Sequence[str] | None = None,
     n_windows: int = 2,
     n_jobs: int = 1,
+    skus: Sequence[str] | None = None,
 ) -> ForecastResult:
-    """Forecast units sold per SKU (weekly by default), choosing a model per SKU."""
-    panel = sku_demand(ws, grain=grain)
+    """Forecast gross units sold per SKU (weekly by default), choosing a model per SKU.
+
+    Demand is the positive quantities of sold orders (:func:`sku_demand`);
+    returns are not netted but reported in ``result.returns`` and as a note on
+    each SKU that has them. Forecasts and their 80/95 % bounds are never below
+    zero. Name ``croston``, ``adida`` or ``imapa`` in ``models`` to try the
+    intermittent-demand models too. ``skus`` limits the forecast to those SKUs.
+    """
+    panel = sku_demand(ws, grain=grain, skus=skus)
     if panel.empty:
         raise ModelError("no sold order lines with a SKU: nothing to forecast")
     result = Forecaster(
-        grain, horizon, models=models, n_windows=n_windows, refit=False, n_jobs=n_jobs
+        grain,
+        horizon,
+        models=models,
+        n_windows=n_windows,
+        refit=False,
+        n_jobs=n_jobs,
+        nonnegative=True,
     ).forecast(panel)
     result.metric = "units_sold"
     result.unit = "units"
+    returns = sku_returns(ws, skus=skus)
+    result.returns = returns
+    by_sku = returns.set_index("sku")
+    for s in result.series:
+        if s.series_id in by_sku.index:
+            row = by_sku.loc[s.series_id]
+            rate = row["return_rate"]
+            share = f" ({rate:.1%} of units sold)" if rate is not None else ""
+            s.notes.append(
+                f"{_units_text(float(row['units_returned']))} returned{share}: not netted from "
+                "demand, which is gross units sold"
+            )
     return result
+
+
+def _units_text(units: float) -> str:
+    n = f"{units:,.0f}" if float(units).is_integer() else f"{units:,.1f}"
+    return f"{n} unit" if units == 1 else f"{n} units"
