@@ -38,9 +38,9 @@ Forecasts stay in the domain of the quantity. Counts — units sold, orders,
 customers, sessions, deals, tickets: any metric whose registry ``unit`` is in
 :data:`COUNT_UNITS` — are clipped at zero, the interval bounds too, in the
 backtest as in the forecast (so the scores measure what is reported). Other
-series are clipped only when their history was never negative, except money:
-a currency metric may go below zero (net revenue in a month of net refunds)
-and is never clipped.
+series, money included, are clipped only when their history was never
+negative: net revenue that went below zero in a month of net refunds may do
+so again, revenue that never did is not forecast below zero.
 
 Demand per SKU is **gross units sold**: the positive quantities of sold
 orders' lines. Returns (lines with negative quantities, such as cancellation
@@ -782,11 +782,9 @@ def forecast_metric(
 
     metric = get_metric(metric_id)
     panel, notes = metric_series(ws, metric_id, grain=grain, by=by)
-    # Counts never go below zero; money may (a month of net refunds), so it is never
-    # clipped; other units (ratios, days) are clipped where their history never went below.
-    nonnegative = (
-        True if metric.unit in COUNT_UNITS else False if metric.unit == "currency" else None
-    )
+    # Counts never go below zero; other units, money included, are clipped where their
+    # history never went below (net revenue may, in a month of net refunds).
+    nonnegative = True if metric.unit in COUNT_UNITS else None
     result = Forecaster(
         grain, horizon, models=models, n_windows=n_windows, n_jobs=n_jobs, nonnegative=nonnegative
     ).forecast(panel)
