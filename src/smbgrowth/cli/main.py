@@ -47,7 +47,7 @@ from smbgrowth.data.sources import SOURCES
 from smbgrowth.data.suggest import suggest_mapping, write_suggestion
 from smbgrowth.data.workspace import DUCKDB_FILE, Workspace, init_workspace, open_workspace
 from smbgrowth.errors import MetricError, SmbGrowthError, WorkspaceError
-from smbgrowth.metrics.registry import compute_metric, list_metrics
+from smbgrowth.metrics.registry import compute_metric, get_metric, list_metrics, metric_needs
 from smbgrowth.metrics.scorecard import driver_scorecard
 from smbgrowth.settings import resolve_workspace_path
 
@@ -296,17 +296,27 @@ def kpis(
             raise MetricError("name a metric with --metric ID, or list them with --list")
         ws = open_ws(workspace)
         try:
-            result = compute_metric(
-                ws,
-                metric,
-                grain=grain,  # type: ignore[arg-type]
-                by=by,
-                start=parse_date(from_, "--from"),
-                end=parse_date(to, "--to"),
-                options=_parse_options(option),
-            )
+            needs = metric_needs(ws, metric)
+            if needs is None:
+                result = compute_metric(
+                    ws,
+                    metric,
+                    grain=grain,  # type: ignore[arg-type]
+                    by=by,
+                    start=parse_date(from_, "--from"),
+                    end=parse_date(to, "--to"),
+                    options=_parse_options(option),
+                )
         finally:
             ws.close()
+    if needs is not None:
+        found = get_metric(metric)
+        if as_json:
+            unavailable = {"metric": found.id, "unit": found.unit, "grain": grain}
+            out.json({**unavailable, "available": False, "needs": needs, "rows": []})
+        else:
+            out.console.print(f"{found.name}: not available: needs {needs}")
+        return
     if as_json:
         out.json(result.to_dict())
         return
@@ -342,6 +352,11 @@ def _print_scorecard(out: Output, card: Any) -> None:
     for d in card.drivers:
         for i, m in enumerate(d.metrics):
             star = " *" if m.metric == d.moved_most else ""
+            if not m.available:
+                grid.add_row(
+                    d.driver if i == 0 else "", m.name, "[dim]not available[/]", "", "", ""
+                )
+                continue
             grid.add_row(
                 d.driver if i == 0 else "",
                 m.name + star,
@@ -352,6 +367,8 @@ def _print_scorecard(out: Output, card: Any) -> None:
             )
     out.console.print(grid)
     out.console.print("* moved most in its driver since the previous month")
+    for m in (m for d in card.drivers for m in d.metrics if not m.available):
+        out.console.print(f"{m.name}: {m.not_available}", soft_wrap=True)
 
 
 @app.command()

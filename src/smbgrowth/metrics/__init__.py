@@ -8,6 +8,8 @@ from smbgrowth.metrics.registry import (
     compute_metric,
     get_metric,
     list_metrics,
+    metric_needs,
+    missing_inputs,
     registry_markdown,
 )
 
@@ -25,5 +27,7 @@ __all__ = [
     "compute_metric",
     "get_metric",
     "list_metrics",
+    "metric_needs",
+    "missing_inputs",
     "registry_markdown",
 ]

@@ -193,6 +193,11 @@ class Metric:
         medians and rates: empty periods have no value.
     higher_is_better:
         Direction used by the scorecard; None when neither is better.
+    needs:
+        The data the metric cannot be computed without: ``"table"`` (the table
+        has rows) or ``"table.column"`` (some row has a value in the column);
+        ``"a.x|b.y"`` is satisfied by either. See
+        :func:`~smbgrowth.metrics.registry.missing_inputs`.
     """
 
     id: str
@@ -207,6 +212,7 @@ class Metric:
     additive: bool = True
     higher_is_better: bool | None = True
     options: tuple[Option, ...] = ()
+    needs: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         """The definition as data (for ``smbgrowth kpis --list`` and the docs)."""
@@ -221,6 +227,7 @@ class Metric:
             "dimensions": list(self.dimensions),
             "additive": self.additive,
             "higher_is_better": self.higher_is_better,
+            "needs": list(self.needs),
             "options": [
                 {"name": o.name, "default": o.default, "choices": list(o.choices), "help": o.help}
                 for o in self.options

@@ -309,6 +309,7 @@ def _movement_metric(kind: str, name: str, formula: str, better: bool) -> Metric
         grains=_SUBSCRIPTION_GRAINS,
         dimensions=_CUSTOMER_DIMS,
         higher_is_better=better,
+        needs=("subscriptions",),
     )
 
 
@@ -326,6 +327,7 @@ METRICS: tuple[Metric, ...] = (
         grains=_SUBSCRIPTION_GRAINS,
         dimensions=_CUSTOMER_DIMS,
         additive=False,
+        needs=("orders.customer_id",),
     ),
     Metric(
         "customer_churn_rate",
@@ -357,6 +359,7 @@ METRICS: tuple[Metric, ...] = (
                 "and denominator (ChartMogul, ProfitWell) or count them as churned (Baremetrics)",
             ),
         ),
+        needs=("subscriptions",),
     ),
     Metric(
         "mrr",
@@ -369,6 +372,7 @@ METRICS: tuple[Metric, ...] = (
         _mrr,
         grains=_SUBSCRIPTION_GRAINS,
         dimensions=(*_CUSTOMER_DIMS, "plan"),
+        needs=("subscriptions",),
     ),
     _movement_metric(
         "new",
@@ -411,6 +415,7 @@ METRICS: tuple[Metric, ...] = (
         grains=_SUBSCRIPTION_GRAINS,
         dimensions=_CUSTOMER_DIMS,
         additive=False,
+        needs=("subscriptions",),
     ),
     Metric(
         "net_revenue_retention",
@@ -424,6 +429,7 @@ METRICS: tuple[Metric, ...] = (
         grains=_SUBSCRIPTION_GRAINS,
         dimensions=_CUSTOMER_DIMS,
         additive=False,
+        needs=("subscriptions",),
     ),
     Metric(
         "arpa",
@@ -437,6 +443,7 @@ METRICS: tuple[Metric, ...] = (
         grains=_SUBSCRIPTION_GRAINS,
         dimensions=_CUSTOMER_DIMS,
         additive=False,
+        needs=("subscriptions",),
     ),
     Metric(
         "csat",
@@ -457,5 +464,6 @@ METRICS: tuple[Metric, ...] = (
                 "mean: average score; share_satisfied: share of rated tickets scored ≥ 4",
             ),
         ),
+        needs=("tickets.csat",),
     ),
 )

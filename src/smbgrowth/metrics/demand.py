@@ -57,6 +57,7 @@ METRICS: tuple[Metric, ...] = (
         "a customer counts once, when first seen in any source",
         _new_customers,
         dimensions=("segment", "channel", "country"),
+        needs=("customers.created_at",),
     ),
     Metric(
         "active_customers",
@@ -67,6 +68,7 @@ METRICS: tuple[Metric, ...] = (
         "sold = completed, partially refunded or refunded orders",
         _active_customers,
         dimensions=("segment", "channel", "country"),
+        needs=("orders.customer_id",),
     ),
     Metric(
         "sessions",
@@ -77,6 +79,7 @@ METRICS: tuple[Metric, ...] = (
         "a session is counted in the period and channel of its events",
         _sessions,
         dimensions=("channel",),
+        needs=("web_events",),
     ),
     Metric(
         "leads",
@@ -87,6 +90,7 @@ METRICS: tuple[Metric, ...] = (
         "every deal in the CRM is a lead when created",
         _leads,
         dimensions=("segment", "channel", "country"),
+        needs=("deals",),
     ),
     Metric(
         "revenue_share",
@@ -99,5 +103,6 @@ METRICS: tuple[Metric, ...] = (
         dimensions=("segment", "channel", "country"),
         additive=False,
         higher_is_better=None,
+        needs=("orders",),
     ),
 )

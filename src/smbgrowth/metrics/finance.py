@@ -334,6 +334,7 @@ METRICS: tuple[Metric, ...] = (
         _revenue_gross,
         dimensions=_DIMS,
         options=(_BASIS,),
+        needs=("orders",),
     ),
     Metric(
         "revenue_net",
@@ -346,6 +347,7 @@ METRICS: tuple[Metric, ...] = (
         _net_revenue,
         dimensions=_DIMS,
         options=(_BASIS,),
+        needs=("orders",),
     ),
     Metric(
         "orders",
@@ -357,6 +359,7 @@ METRICS: tuple[Metric, ...] = (
         "orders do not count",
         _orders,
         dimensions=_DIMS,
+        needs=("orders",),
     ),
     Metric(
         "aov",
@@ -369,6 +372,7 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_DIMS,
         additive=False,
         options=(_BASIS,),
+        needs=("orders",),
     ),
     Metric(
         "gross_margin",
@@ -382,6 +386,7 @@ METRICS: tuple[Metric, ...] = (
         _gross_margin,
         dimensions=("category", *_DIMS),
         additive=False,
+        needs=("order_lines.unit_cost|products.unit_cost",),
     ),
     Metric(
         "revenue_growth_mom",
@@ -396,6 +401,7 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_DIMS,
         additive=False,
         options=(_BASIS,),
+        needs=("orders",),
     ),
     Metric(
         "revenue_growth_yoy",
@@ -410,6 +416,7 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_DIMS,
         additive=False,
         options=(_BASIS,),
+        needs=("orders",),
     ),
     Metric(
         "revenue_cagr",
@@ -425,6 +432,7 @@ METRICS: tuple[Metric, ...] = (
         grains=("total",),
         additive=False,
         options=(_BASIS,),
+        needs=("orders",),
     ),
     Metric(
         "operating_expenses",
@@ -436,7 +444,10 @@ METRICS: tuple[Metric, ...] = (
         "by category = the expense category",
         _operating_expenses,
         dimensions=("category",),
-        higher_is_better=False,
+        # Like marketing spend, an amount spent is neither good nor bad by itself:
+        # burn and margin judge whether it pays.
+        higher_is_better=None,
+        needs=("expenses",),
     ),
     Metric(
         "burn",
@@ -447,6 +458,7 @@ METRICS: tuple[Metric, ...] = (
         "accrual view: expenses by incurred_at, revenue by ordered_at; not cash timing",
         _burn,
         higher_is_better=False,
+        needs=("expenses",),
     ),
     Metric(
         "dso",
@@ -462,6 +474,7 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_DIMS,
         additive=False,
         higher_is_better=False,
+        needs=("invoices",),
     ),
     Metric(
         "ar_overdue_amount",
@@ -474,6 +487,7 @@ METRICS: tuple[Metric, ...] = (
         grains=("total",),
         dimensions=_DIMS,
         higher_is_better=False,
+        needs=("invoices",),
     ),
     Metric(
         "invoices_paid_late_share",
@@ -487,5 +501,6 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_DIMS,
         additive=False,
         higher_is_better=False,
+        needs=("invoices.paid_at",),
     ),
 )

@@ -234,6 +234,7 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_TICKET_DIMS,
         additive=False,
         higher_is_better=False,
+        needs=("tickets.first_response_at",),
     ),
     Metric(
         "first_response_hours_p90",
@@ -246,6 +247,7 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_TICKET_DIMS,
         additive=False,
         higher_is_better=False,
+        needs=("tickets.first_response_at",),
     ),
     Metric(
         "resolution_hours_median",
@@ -258,6 +260,7 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_TICKET_DIMS,
         additive=False,
         higher_is_better=False,
+        needs=("tickets.resolved_at",),
     ),
     Metric(
         "resolution_hours_p90",
@@ -270,6 +273,7 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_TICKET_DIMS,
         additive=False,
         higher_is_better=False,
+        needs=("tickets.resolved_at",),
     ),
     Metric(
         "ticket_backlog",
@@ -283,6 +287,7 @@ METRICS: tuple[Metric, ...] = (
         _ticket_backlog,
         dimensions=_TICKET_DIMS,
         higher_is_better=False,
+        needs=("tickets",),
     ),
     Metric(
         "tickets_per_100_orders",
@@ -295,6 +300,7 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_TICKET_DIMS,
         additive=False,
         higher_is_better=False,
+        needs=("tickets", "orders"),
     ),
     Metric(
         "fulfilment_days_median",
@@ -307,6 +313,7 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_TICKET_DIMS,
         additive=False,
         higher_is_better=False,
+        needs=("orders.fulfilled_at",),
     ),
     Metric(
         "inventory_turns",
@@ -328,6 +335,7 @@ METRICS: tuple[Metric, ...] = (
                 "yes scales the period's turns to a 365-day year",
             ),
         ),
+        needs=("order_lines", "products.stock_on_hand", "products.unit_cost"),
     ),
     Metric(
         "days_of_inventory",
@@ -340,5 +348,6 @@ METRICS: tuple[Metric, ...] = (
         _days_of_inventory,
         additive=False,
         higher_is_better=False,
+        needs=("order_lines", "products.stock_on_hand", "products.unit_cost"),
     ),
 )

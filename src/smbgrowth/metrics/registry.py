@@ -29,6 +29,8 @@ __all__ = [
     "compute_metric",
     "get_metric",
     "list_metrics",
+    "metric_needs",
+    "missing_inputs",
     "registry_markdown",
 ]
 
@@ -52,6 +54,50 @@ def get_metric(metric_id: str) -> Metric:
 def list_metrics(driver: str | None = None) -> list[Metric]:
     """All metrics, in driver order, optionally of one driver."""
     return [m for m in METRICS.values() if driver is None or m.driver == driver]
+
+
+def _has_input(ws: Workspace, need: str) -> bool:
+    """Whether one ``table`` or ``table.column`` requirement holds in the workspace."""
+    table, _, column = need.partition(".")
+    t = ws.table(table)
+    if not column:
+        return bool(t.count().execute() > 0)
+    if column not in t.columns:
+        return False
+    return bool(t[column].notnull().any().execute())
+
+
+def _need_text(need: str) -> str:
+    """``orders.fulfilled_at`` → ``orders with fulfilled_at``; alternatives joined by "or"."""
+    words = []
+    for part in need.split("|"):
+        table, _, column = part.partition(".")
+        words.append(f"{table} with {column}" if column else table)
+    return " or ".join(words)
+
+
+def missing_inputs(ws: Workspace, metric_id: str) -> list[str]:
+    """The data a metric needs that the workspace lacks, in words (empty when it has all).
+
+    Each entry names what to import: ``expenses`` (the table is empty) or
+    ``tickets with first_response_at`` (no row has a value in that column).
+    """
+    metric = get_metric(metric_id)
+    missing = []
+    for need in metric.needs:
+        if not any(_has_input(ws, option) for option in need.split("|")):
+            missing.append(_need_text(need))
+    return missing
+
+
+def metric_needs(ws: Workspace, metric_id: str) -> str | None:
+    """What to import before ``metric_id`` can be computed, or None when it can be.
+
+    The text completes "not available: needs …", e.g. ``expenses`` or
+    ``marketing_spend and customers with acquisition_channel``.
+    """
+    missing = missing_inputs(ws, metric_id)
+    return " and ".join(missing) if missing else None
 
 
 def _plain(value: Any) -> Any:
@@ -177,6 +223,11 @@ def registry_markdown() -> str:
             lines.append(f"- **Formula:** {m.formula}")
             lines.append(f"- **Convention:** {m.convention}")
             lines.append(f"- **Grains:** {', '.join(m.grains)}")
+            better = {True: "higher", False: "lower", None: "neither way"}
+            lines.append(f"- **Better:** {better[m.higher_is_better]}")
+            if m.needs:
+                needs = ", ".join(_need_text(n) for n in m.needs)
+                lines.append(f"- **Needs:** {needs}")
             if m.dimensions:
                 lines.append(f"- **Dimensions:** {', '.join(m.dimensions)}")
             for o in m.options:

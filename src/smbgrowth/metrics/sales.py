@@ -424,6 +424,7 @@ METRICS: tuple[Metric, ...] = (
         _funnel_conversion,
         dimensions=("channel",),
         additive=False,
+        needs=("web_events",),
     ),
     Metric(
         "funnel_step_conversion",
@@ -445,6 +446,7 @@ METRICS: tuple[Metric, ...] = (
                 "the step whose conversion from the previous step is measured",
             ),
         ),
+        needs=("web_events",),
     ),
     Metric(
         "marketing_spend",
@@ -456,6 +458,7 @@ METRICS: tuple[Metric, ...] = (
         _marketing_spend,
         dimensions=_SPEND_DIMENSIONS,
         higher_is_better=None,
+        needs=("marketing_spend",),
     ),
     Metric(
         "cac",
@@ -471,6 +474,7 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_SPEND_DIMENSIONS,
         additive=False,
         higher_is_better=False,
+        needs=("marketing_spend", "customers.acquisition_channel"),
     ),
     Metric(
         "roas",
@@ -485,6 +489,7 @@ METRICS: tuple[Metric, ...] = (
         _roas,
         dimensions=_SPEND_DIMENSIONS,
         additive=False,
+        needs=("marketing_spend", "customers.acquisition_channel", "orders"),
     ),
     Metric(
         "cac_payback_months",
@@ -501,6 +506,7 @@ METRICS: tuple[Metric, ...] = (
         additive=False,
         higher_is_better=False,
         options=(_GROSS_MARGIN,),
+        needs=("marketing_spend", "customers.acquisition_channel", "orders"),
     ),
     Metric(
         "ltv_to_cac",
@@ -518,6 +524,7 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_SPEND_DIMENSIONS,
         additive=False,
         options=(_GROSS_MARGIN,),
+        needs=("marketing_spend", "customers.acquisition_channel", "orders"),
     ),
     Metric(
         "win_rate",
@@ -529,6 +536,7 @@ METRICS: tuple[Metric, ...] = (
         _win_rate,
         dimensions=_CUSTOMER_DIMS,
         additive=False,
+        needs=("deals.closed_at",),
     ),
     Metric(
         "average_deal_size",
@@ -540,6 +548,7 @@ METRICS: tuple[Metric, ...] = (
         _average_deal_size,
         dimensions=_CUSTOMER_DIMS,
         additive=False,
+        needs=("deals.closed_at",),
     ),
     Metric(
         "sales_cycle_days",
@@ -552,6 +561,7 @@ METRICS: tuple[Metric, ...] = (
         dimensions=_CUSTOMER_DIMS,
         additive=False,
         higher_is_better=False,
+        needs=("deals.closed_at",),
     ),
     Metric(
         "deal_conversion",
@@ -564,6 +574,7 @@ METRICS: tuple[Metric, ...] = (
         _deal_conversion,
         dimensions=_CUSTOMER_DIMS,
         additive=False,
+        needs=("deals",),
     ),
     Metric(
         "stage_conversion",
@@ -579,5 +590,6 @@ METRICS: tuple[Metric, ...] = (
         _stage_conversion,
         dimensions=("stage",),
         additive=False,
+        needs=("deal_stages",),
     ),
 )

@@ -9,8 +9,15 @@ and a trend judged by one stated rule:
     *improving* when it goes the metric's good way, *worsening* otherwise;
     anything within ±5 % is *flat*.
 
-Per driver, the metric that moved most is the one with the largest change
-against the previous month, in either direction.
+Changes are measured against the size of the earlier value, (new − old) ÷ |old|,
+so a metric that can be negative moves the right way: net burn going from −100
+(a profit) to −50 is a rise, which for burn is *worsening*.
+
+A headline metric whose data the workspace lacks (net burn without expenses,
+CAC without marketing spend) is shown as not available, with what to import,
+and has no value, comparison or trend. Per driver, the metric that moved most is
+the available one with the largest change against the previous month, in either
+direction.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import MetricError
 from smbgrowth.metrics.base import DRIVERS, Driver, MetricResult
 from smbgrowth.metrics.common import REVENUE_STATUSES
-from smbgrowth.metrics.registry import METRICS, compute_metric
+from smbgrowth.metrics.registry import METRICS, compute_metric, metric_needs
 
 __all__ = [
     "HEADLINES",
@@ -46,8 +53,9 @@ TREND_THRESHOLD = 0.05
 #: Months in each of the two means compared by the trend rule.
 TREND_WINDOW = 3
 
-#: Headline metrics of each driver, most important first. Metrics without data
-#: in a workspace are left out of its scorecard.
+#: Headline metrics of each driver, most important first. A metric whose inputs
+#: the workspace lacks is shown as not available; one whose inputs are there but
+#: that has no value in the months shown is left out.
 HEADLINES: dict[Driver, tuple[str, ...]] = {
     "demand": ("new_customers", "active_customers", "sessions", "leads"),
     "sales & marketing": ("cac", "roas", "funnel_conversion", "win_rate"),
@@ -64,7 +72,11 @@ HEADLINES: dict[Driver, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class MetricCard:
-    """One headline metric on the scorecard."""
+    """One headline metric on the scorecard.
+
+    When ``available`` is False the workspace lacks the data the metric needs;
+    ``needs`` says what to import and every number and the trend are None.
+    """
 
     metric: str
     name: str
@@ -74,8 +86,15 @@ class MetricCard:
     last_year: float | None
     change_previous: float | None
     change_last_year: float | None
-    trend: str
+    trend: str | None
     higher_is_better: bool | None
+    available: bool = True
+    needs: str | None = None
+
+    @property
+    def not_available(self) -> str | None:
+        """``not available: needs …`` for a metric without its data, else None."""
+        return None if self.available else f"not available: needs {self.needs}"
 
 
 @dataclass(frozen=True)
@@ -129,9 +148,10 @@ def latest_complete_month(ws: Workspace) -> str | None:
 
 
 def _change(now: float | None, before: float | None) -> float | None:
+    """Relative change (now − before) ÷ |before|; positive means the value rose."""
     if now is None or before is None or before == 0:
         return None
-    return now / before - 1.0
+    return (now - before) / abs(before)
 
 
 def _trend(series: pd.Series, higher_is_better: bool | None) -> str:
@@ -140,9 +160,9 @@ def _trend(series: pd.Series, higher_is_better: bool | None) -> str:
         return "n/a"
     recent = float(values.iloc[-TREND_WINDOW:].mean())
     before = float(values.iloc[-2 * TREND_WINDOW : -TREND_WINDOW].mean())
-    if before == 0:
+    change = _change(recent, before)
+    if change is None:
         return "n/a"
-    change = recent / before - 1.0
     if abs(change) <= TREND_THRESHOLD:
         return "flat"
     up = change > 0
@@ -154,6 +174,24 @@ def _value(series: pd.Series, period: str) -> float | None:
         return None
     v = series.loc[period]
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def _not_available(metric_id: str, needs: str) -> MetricCard:
+    metric = METRICS[metric_id]
+    return MetricCard(
+        metric=metric.id,
+        name=metric.name,
+        unit=metric.unit,
+        value=None,
+        previous=None,
+        last_year=None,
+        change_previous=None,
+        change_last_year=None,
+        trend=None,
+        higher_is_better=metric.higher_is_better,
+        available=False,
+        needs=needs,
+    )
 
 
 def driver_scorecard(
@@ -182,6 +220,10 @@ def driver_scorecard(
         for metric_id in HEADLINES[driver]:
             metric = METRICS.get(metric_id)
             if metric is None or "month" not in metric.grains:
+                continue
+            needs = metric_needs(ws, metric_id)
+            if needs is not None:
+                cards.append(_not_available(metric_id, needs))
                 continue
             known = (results or {}).get(metric_id)
             if known is not None and known.grain == "month" and known.by is None:
@@ -218,7 +260,7 @@ def driver_scorecard(
                     higher_is_better=metric.higher_is_better,
                 )
             )
-        moved = [c for c in cards if c.change_previous is not None]
+        moved = [c for c in cards if c.available and c.change_previous is not None]
         most = max(moved, key=lambda c: abs(c.change_previous or 0.0)).metric if moved else None
         drivers.append(DriverCard(driver, cards, most))
     return Scorecard(str(now), drivers)

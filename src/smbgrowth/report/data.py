@@ -261,6 +261,18 @@ def scorecard_section(ws: Workspace) -> Section:
         for d in scorecard.drivers:
             for i, m in enumerate(d.metrics):
                 star = " *" if m.metric == d.moved_most else ""
+                if not m.available:
+                    rows.append(
+                        [
+                            d.driver if i == 0 else "",
+                            m.name,
+                            f"not available: needs {m.needs}",
+                            "",
+                            "",
+                            "",
+                        ]
+                    )
+                    continue
                 rows.append(
                     [
                         d.driver if i == 0 else "",
@@ -268,7 +280,7 @@ def scorecard_section(ws: Workspace) -> Section:
                         format_value(m.value, m.unit),
                         format_value(m.previous, m.unit),
                         format_value(m.last_year, m.unit),
-                        m.trend,
+                        m.trend or "n/a",
                     ]
                 )
         return [
