@@ -478,3 +478,201 @@ async def test_dashboard_overview_shows_what_to_import(orders_only: Workspace) -
     assert "not available: needs expenses" in page.text
     burn = next(m for d in api.json()["drivers"] for m in d["metrics"] if m["metric"] == "burn")
     assert burn["available"] is False and burn["value"] is None and burn["needs"] == "expenses"
+
+
+def test_runway_without_expenses_says_what_to_import(orders_only: Workspace) -> None:
+    from decimal import Decimal
+
+    from smbgrowth.errors import MetricError
+    from smbgrowth.metrics.finance import cash_runway_months
+
+    # Revenue alone would read as "not burning cash": an unlimited runway.
+    with pytest.raises(MetricError, match="import expenses"):
+        cash_runway_months(orders_only, Decimal(10_000), 3)
+
+
+# -- the rest of the registry ----------------------------------------------------------
+#
+# Metrics off the scorecard are judged by the same rule on their monthly series, so
+# that promoting one to a headline cannot bring a wrong direction with it.
+
+
+def _orders_per_month(ws: Workspace, xs: list[int]) -> None:
+    rows = [(f"o{k}-{i}", f"c{k}-{i}", _at(k), 40.0) for k, x in enumerate(xs) for i in range(x)]
+    ws.append("orders", _orders(rows), "test")
+
+
+def _csat(ws: Workspace, xs: list[int]) -> None:
+    rows = [(f"t{k}-{i}", _at(k), x / 8) for k, x in enumerate(xs) for i in range(5)]
+    ws.append("tickets", pd.DataFrame(rows, columns=["ticket_id", "opened_at", "csat"]), "test")
+
+
+def _won_deals(days: bool) -> Build:
+    def build(ws: Workspace, xs: list[int]) -> None:
+        rows = []
+        for k, x in enumerate(xs):
+            closed = _at(k, day=28)
+            created = closed - pd.Timedelta(days=x) if days else closed - pd.Timedelta(days=3)
+            rows += [(f"d{k}-{i}", created, closed, True, 100.0 * x) for i in range(4)]
+        columns = ["deal_id", "created_at", "closed_at", "won", "amount"]
+        ws.append("deals", pd.DataFrame(rows, columns=columns), "test")
+
+    return build
+
+
+def _new_mrr(ws: Workspace, xs: list[int]) -> None:
+    _subscriptions(ws, ends=[0] * MONTHS, starts=xs)
+
+
+def _arpa(ws: Workspace, xs: list[int]) -> None:
+    rows = [
+        (f"s{k}-{i}", f"c{k}-{i}", _at(k, day=20), 10.0 * x)
+        for k, x in enumerate(xs)
+        for i in range(5)
+    ]
+    frame = pd.DataFrame(rows, columns=["subscription_id", "customer_id", "started_at", "mrr"])
+    ws.append("subscriptions", frame, "test")
+
+
+def _ticket_backlog(ws: Workspace, xs: list[int]) -> None:
+    # ``x`` tickets opened mid-month and resolved early the next month: open at month end.
+    rows = [(f"t{k}-{i}", _at(k), _at(k + 1, day=2)) for k, x in enumerate(xs) for i in range(x)]
+    frame = pd.DataFrame(rows, columns=["ticket_id", "opened_at", "resolved_at"])
+    ws.append("tickets", frame, "test")
+
+
+def _invoices(ws: Workspace, xs: list[int]) -> None:
+    # 40 invoices a month, issued on the 1st, due on the 10th; ``x`` are paid late, the
+    # next month, the others on the 5th.
+    rows = []
+    for k, x in enumerate(xs):
+        for i in range(40):
+            paid = _at(k + 1, day=5) if i < x else _at(k, day=5)
+            rows.append((f"i{k}-{i}", _at(k, day=1), _at(k, day=10), 1000.0, paid, 1000.0))
+    columns = ["invoice_id", "issued_at", "due_at", "amount", "paid_at", "paid_amount"]
+    ws.append("invoices", pd.DataFrame(rows, columns=columns), "test")
+
+
+def _checkout_to_purchase(ws: Workspace, xs: list[int]) -> None:
+    rows = []
+    for k, x in enumerate(xs):
+        for i in range(100):
+            rows.append((f"c{k}-{i}", f"s{k}-{i}", _at(k), "checkout"))
+            if i < x:
+                rows.append((f"p{k}-{i}", f"s{k}-{i}", _at(k, hour=13), "purchase"))
+    frame = pd.DataFrame(rows, columns=["event_id", "session_id", "occurred_at", "step"])
+    ws.append("web_events", frame, "test")
+
+
+def _revenue_growth(ws: Workspace, xs: list[int]) -> None:
+    # Month-over-month growth of x % (and the year before at 10 % a month).
+    revenue, rows = 1000.0, []
+    for k in range(-12, MONTHS):
+        revenue *= 1 + (xs[k] if k >= 0 else 10) / 100
+        rows.append((f"o{k}", "c1", _at(k), revenue))
+    ws.append("orders", _orders(rows), "test")
+
+
+def _paid_shop(ws: Workspace, xs: list[int]) -> None:
+    # Ten paid customers a month, each buying once for 100 at half margin; spend rises
+    # with the level, so each customer costs more to win.
+    _paid_customers(ws, 10)
+    _spend(ws, [100.0 * x for x in xs])
+    ids = [(k, f"c{k}-{i}") for k in range(MONTHS) for i in range(10)]
+    ws.append("orders", _orders([(f"o-{c}", c, _at(k, hour=13), 100.0) for k, c in ids]), "test")
+    lines = pd.DataFrame(
+        {"order_id": [f"o-{c}" for _, c in ids], "line_no": 1, "quantity": 1}
+        | {"unit_price": 100.0, "line_total": 100.0, "unit_cost": 50.0}
+    )
+    ws.append("order_lines", lines, "test")
+
+
+def _stock_turning(ws: Workspace, xs: list[int]) -> None:
+    # Stock on hand fixed; units sold (at cost 10) follow the level.
+    products = pd.DataFrame({"sku": ["A"], "unit_cost": [10.0], "stock_on_hand": [500]})
+    ws.append("products", products, "test")
+    ws.append(
+        "orders", _orders([(f"o{k}", "c1", _at(k), 20.0 * x) for k, x in enumerate(xs)]), "test"
+    )
+    lines = pd.DataFrame(
+        {"order_id": [f"o{k}" for k in range(MONTHS)], "line_no": 1, "sku": "A"}
+        | {"quantity": xs, "unit_price": 20.0, "line_total": [20.0 * x for x in xs]}
+    )
+    ws.append("order_lines", lines, "test")
+
+
+def _expenses_level(ws: Workspace, xs: list[int]) -> None:
+    _expenses(ws, [100.0 * x for x in xs])
+
+
+def _spend_level(ws: Workspace, xs: list[int]) -> None:
+    _spend(ws, [100.0 * x for x in xs])
+
+
+#: metric → (builder, whether a rising level is good; None: neither way, no trend).
+MORE_CASES: dict[str, tuple[Build, bool | None]] = {
+    "revenue_gross": (_revenue_net, True),
+    "orders": (_orders_per_month, True),
+    "csat": (_csat, True),
+    "first_response_hours_p90": (_ticket_hours("first_response_at"), False),
+    "resolution_hours_p90": (_ticket_hours("resolved_at"), False),
+    "sales_cycle_days": (_won_deals(days=True), False),
+    "average_deal_size": (_won_deals(days=False), True),
+    "deal_conversion": (_win_rate, True),
+    "gross_revenue_retention": (_nrr, True),
+    "mrr_churned": (_churn, False),
+    "mrr_new": (_new_mrr, True),
+    "arpa": (_arpa, True),
+    "ticket_backlog": (_ticket_backlog, False),
+    "invoices_paid_late_share": (_invoices, False),
+    "dso": (_invoices, False),
+    "funnel_step_conversion": (_checkout_to_purchase, True),
+    "revenue_growth_mom": (_revenue_growth, True),
+    "cac_payback_months": (_paid_shop, False),
+    "ltv_to_cac": (_paid_shop, False),
+    "inventory_turns": (_stock_turning, True),
+    "days_of_inventory": (_stock_turning, True),  # more sold from the same stock: leaner
+    "operating_expenses": (_expenses_level, None),
+    "marketing_spend": (_spend_level, None),
+}
+
+
+@pytest.mark.parametrize("metric_id", sorted(MORE_CASES))
+@pytest.mark.parametrize("rising", [True, False], ids=["level-rises", "level-falls"])
+def test_trend_rule_reads_other_metrics_the_good_way(
+    make_ws: Callable[[str], Workspace], metric_id: str, rising: bool
+) -> None:
+    from smbgrowth.metrics import compute_metric
+    from smbgrowth.metrics.scorecard import _trend
+
+    build, rising_is_good = MORE_CASES[metric_id]
+    ws = make_ws("ws")
+    build(ws, RISING if rising else FALLING)
+    assert metric_needs(ws, metric_id) is None
+    series = compute_metric(
+        ws, metric_id, grain="month", start=_at(0, day=1).date(), end=_at(11, day=28).date()
+    ).series()
+    trend = _trend(series, METRICS[metric_id].higher_is_better)
+    if rising_is_good is None:
+        assert trend == "n/a"
+    else:
+        assert trend == ("improving" if rising == rising_is_good else "worsening"), series
+
+
+#: Registry metrics without a constructed case here, and why.
+NOT_CONSTRUCTED = {
+    "revenue_share": "a share of the whole: neither way is better (no trend)",
+    "revenue_cagr": "total grain only: never on the scorecard",
+    "ar_overdue_amount": "total grain only: never on the scorecard",
+    "revenue_growth_yoy": "needs two years of data; the same rule as revenue_growth_mom",
+    "stage_conversion": "needs a deal-stage history",
+    "mrr_expansion": "needs upgrades of one customer's subscriptions",
+    "mrr_contraction": "needs downgrades of one customer's subscriptions",
+    "mrr_reactivation": "needs returning subscribers",
+}
+
+
+def test_every_registry_metric_is_checked_or_says_why_not() -> None:
+    covered = set(CASES) | set(MORE_CASES) | set(NOT_CONSTRUCTED)
+    assert covered == set(METRICS)
+    assert not (set(CASES) | set(MORE_CASES)) & set(NOT_CONSTRUCTED)

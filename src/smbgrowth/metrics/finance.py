@@ -33,6 +33,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from smbgrowth.data.workspace import Workspace
+from smbgrowth.errors import MetricError
 from smbgrowth.metrics.base import Metric, Option, Query, period_label, window_periods
 from smbgrowth.metrics.common import (
     CUSTOMER_DIMENSIONS,
@@ -217,11 +218,16 @@ def cash_runway_months(
     ``as_of`` (default: today in the workspace's time zone); months without
     data count as zero burn. Returns None when that average burn is zero or
     negative — the business is not burning cash and the runway is unlimited.
+    Raises MetricError when the workspace has no expenses: without them every
+    business would look as if it were not burning cash.
     """
-    from smbgrowth.metrics.registry import compute_metric
+    from smbgrowth.metrics.registry import compute_metric, metric_needs
 
     if months < 1:
         raise ValueError("months must be at least 1")
+    needs = metric_needs(ws, "burn")
+    if needs is not None:
+        raise MetricError(f"the runway cannot be computed without net burn: import {needs}")
     today = as_of or datetime.now(ZoneInfo(ws.time_zone)).date()
     end = today.replace(day=1) - timedelta(days=1)
     start = (pd.Timestamp(end.replace(day=1)) - pd.DateOffset(months=months - 1)).date()
