@@ -69,6 +69,7 @@ _FX_FIELDS = {
     ),
     "invoices": ("issued_at", ("amount", "tax", "paid_amount")),
     "subscriptions": ("started_at", ("mrr",)),
+    "marketing_spend": ("date", ("spend",)),
 }
 # Statuses of orders and payments that moved no money.
 _NO_MONEY_SQL = ", ".join(

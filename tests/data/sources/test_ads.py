@@ -14,9 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import smbgrowth
 from smbgrowth.data.workspace import Workspace
-from smbgrowth.errors import MappingError, ValidationError
-from tests.data.importing import changes, column, money, run_import
+from smbgrowth.errors import DataError, MappingError, ValidationError
+from tests.data.importing import FIXTURES, changes, column, money, run_import
 
 # tests/data/sources/test_ads.py -> parents[4] holds the repository and shared/
 REAL = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "real_exports"
@@ -283,3 +284,28 @@ def test_ads_real_tiktok_export_is_one_row_per_day(workspace: Workspace) -> None
         int(pd.to_numeric(frame["Clicks (destination)"]).sum()),
     )
     assert workspace.row_count("marketing_spend") == len(frame)
+
+
+def test_ads_spend_in_another_currency_is_converted_or_asks_for_rates(tmp_path: Path) -> None:
+    ws = smbgrowth.init_workspace(tmp_path / "ws", currency="USD")
+    try:
+        export = tmp_path / "tiktok_eur.csv"
+        export.write_text(
+            (FIXTURES / "ads" / "tiktok_daily.csv")
+            .read_text(encoding="utf-8-sig")
+            .replace(",USD", ",EUR"),
+            encoding="utf-8",
+        )
+        with pytest.raises(DataError) as info:
+            run_import(ws, "ads", export)
+        assert "amount in EUR" in str(info.value) and "fx_rates" in str(info.value)
+        assert ws.row_count("marketing_spend") == 0
+        rates = tmp_path / "rates.csv"
+        rates.write_text("currency,date,rate\nEUR,2024-08-01,1.1\n", encoding="utf-8")
+        run_import(ws, "csv", rates, table="fx_rates")
+        run_import(ws, "ads", export)
+        spend = dict(ws.duck.execute("SELECT date, spend FROM marketing_spend").fetchall())
+        assert spend[date(2024, 9, 2)] == Decimal("132.55")  # 120.50 EUR × 1.1
+        assert spend[date(2024, 9, 1)] == Decimal("88.275")  # 80.25 EUR × 1.1
+    finally:
+        ws.close()

@@ -440,7 +440,14 @@ class AdsSource(HeaderSource):
             parts = ", ".join(f"coalesce(_split{k}, '')" for k in range(len(splits)))
             derive["_split"] = f"concat_ws(chr(31), {parts})"
             derive["_split_by"] = sql_literal(" and ".join(splits))
-        notes.extend(self._currency_notes(con, raw, ws, spend, keep))
+        currency = self._currency(raw, spend)
+        if currency is not None:
+            # Spend in another currency is converted like any amount (importer: fx_rates).
+            kind, value = currency
+            if kind == "column":
+                extra["currency"] = (value, "text")
+            else:
+                derive["currency"] = sql_literal(value)
         return [
             FilePlan(
                 target="marketing_spend",
@@ -594,28 +601,13 @@ class AdsSource(HeaderSource):
             expected=expected,
         )
 
-    def _currency_notes(
-        self, con: duckdb.DuckDBPyConnection, raw: RawFile, ws: Workspace, spend: str, keep: str
-    ) -> list[str]:
-        """A note when the file's amounts are in another currency than the workspace's."""
-        currencies: set[str] = set()
-        named = re.search(r"\(([A-Za-z]{3})\)\s*$", spend)
-        if named:
-            currencies.add(named.group(1).upper())
+    @staticmethod
+    def _currency(raw: RawFile, spend: str) -> tuple[str, str] | None:
+        """Where the file says its currency: a column, or the spend header ("(EUR)")."""
         column = find(raw, *_CURRENCY)
         if column is not None:
-            c = f"upper(sg_text({quote_ident(column)}))"
-            currencies |= {
-                str(r[0])
-                for r in run(
-                    con,
-                    f"SELECT DISTINCT {c} FROM {raw.relation} WHERE {keep} AND {c} IS NOT NULL",
-                )
-            }
-        other = sorted(currencies - {ws.reporting_currency.upper()})
-        if not other:
-            return []
-        return [
-            f"amounts are in {', '.join(other)} and are stored as written; the workspace "
-            f"reports in {ws.reporting_currency} and ad spend is not converted"
-        ]
+            return "column", column
+        named = re.search(r"\(([A-Za-z]{3})\)\s*$", spend)
+        if named:
+            return "constant", named.group(1).upper()
+        return None
