@@ -181,9 +181,14 @@ def _check(path: Path, args: list[str]) -> None:
 
 
 COMMANDS = [name.split() + args for name, args in RUN.items()] + EXTRA
+#: Run on the orders-only workspace only: on the sample business they forecast every
+#: SKU, which takes seconds and exercises no other JSON path.
+ORDERS_ONLY = {"inventory reorder"}
 
 
-@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize(
+    "args", [c for c in COMMANDS if " ".join(c[:2]) not in ORDERS_ONLY], ids=" ".join
+)
 def test_json_output_is_strict_on_the_sample_business(sample_path: Path, args: list[str]) -> None:
     _check(sample_path, args)
 

@@ -98,7 +98,7 @@ _batch = itertools.count()
 
 
 @pytest.mark.parametrize("convention", list(CONVENTIONS))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(data=st.data())
 def test_every_convention_reads_back_exactly(
     number_ws: Workspace, convention: str, data: st.DataObject
