@@ -20,14 +20,16 @@ or a workbook; only rows with a date are data. Three layouts are recognised:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from smbgrowth.data.parsing import quote_ident
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
 from smbgrowth.data.sources.base import find
 from smbgrowth.data.sources.generic import transaction_id_sql
 from smbgrowth.data.sources.reports import (
-    ReportSource,
     add_section_column,
+    report_header_row,
     rows_matching,
     title_text,
 )
@@ -86,18 +88,21 @@ class _Columns:
         self.price = find(raw, "Sales price", "Rate")
 
 
-class QuickBooksSource(ReportSource):
+class QuickBooksSource:
     name = "quickbooks"
     help = (
         "QuickBooks report export, CSV or Excel (Transaction List by Date, Sales by Customer "
         "Detail, Invoice List, A/R Ageing Detail, General Ledger)"
     )
 
-    header_needs = (
-        "a date column (Date, Transaction date) and an amount column (Amount, Open balance, "
-        "Debit); is this a QuickBooks report exported to CSV or Excel?"
-    )
-    is_header = staticmethod(_is_header)
+    def skip_rows(self, path: Path, options: ImportOptions) -> int:
+        return report_header_row(
+            path,
+            options,
+            _is_header,
+            "a date column (Date, Transaction date) and an amount column (Amount, Open balance, "
+            "Debit); is this a QuickBooks report exported to CSV or Excel?",
+        )
 
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
         c = _Columns(raw)

@@ -23,10 +23,10 @@ from smbgrowth.errors import InputFileError, MappingError
 
 __all__ = [
     "SECTION",
-    "ReportSource",
     "add_section_column",
     "find_header_row",
     "peek_table",
+    "report_header_row",
     "title_text",
 ]
 
@@ -93,24 +93,18 @@ def find_header_row(
     )
 
 
-class ReportSource:
-    """A source whose header row stands below title rows: found, unless a mapping says where.
+def report_header_row(
+    path: Path, options: ImportOptions, is_header: Callable[[set[str]], bool], needs: str
+) -> int:
+    """Title rows above a report's header: as a ``--mapping`` file declares, else found.
 
-    Subclasses say what a header row holds (``is_header``, over the normalised
-    cells of a row) and what it needs, for the message when no row has it.
+    ``is_header`` tells a header row from its normalised cells; ``needs`` says what
+    one holds, for the message when no row of the first 40 has it.
     """
-
-    header_needs = ""
-
-    @staticmethod
-    def is_header(cells: set[str]) -> bool:
-        raise NotImplementedError
-
-    def skip_rows(self, path: Path, options: ImportOptions) -> int:
-        declared = mapping_skip_rows(options)
-        if declared:
-            return declared
-        return find_header_row(path, self.is_header, self.header_needs, sheet=options.sheet)
+    declared = mapping_skip_rows(options)
+    if declared:
+        return declared
+    return find_header_row(path, is_header, needs, sheet=options.sheet)
 
 
 def title_text(path: Path, above: int, sheet: str | None = None) -> str:

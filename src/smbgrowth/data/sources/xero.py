@@ -13,12 +13,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from smbgrowth.data.parsing import quote_ident
 from smbgrowth.data.plan import FilePlan, ImportOptions
 from smbgrowth.data.readers import RawFile
 from smbgrowth.data.sources.base import find, find_all, require
 from smbgrowth.data.sources.generic import transaction_id_sql
-from smbgrowth.data.sources.reports import ReportSource, add_section_column, rows_matching
+from smbgrowth.data.sources.reports import add_section_column, report_header_row, rows_matching
 from smbgrowth.data.workspace import Workspace
 from smbgrowth.errors import MappingError
 
@@ -72,18 +74,21 @@ def _types(kind: str, values: tuple[str, ...]) -> str:
     return f"upper(trim(coalesce({quote_ident(kind)}, ''))) IN ({listed})"
 
 
-class XeroSource(ReportSource):
+class XeroSource:
     name = "xero"
     help = (
         "Xero invoices or bills export (Business › Invoices or Bills to pay › Export) or the "
         "Account Transactions report (CSV or Excel)"
     )
 
-    header_needs = (
-        "InvoiceNumber (an invoices or bills export) or Date, Source, Debit and Credit "
-        "(the Account Transactions report)"
-    )
-    is_header = staticmethod(_is_header)
+    def skip_rows(self, path: Path, options: ImportOptions) -> int:
+        return report_header_row(
+            path,
+            options,
+            _is_header,
+            "InvoiceNumber (an invoices or bills export) or Date, Source, Debit and Credit "
+            "(the Account Transactions report)",
+        )
 
     def plan(self, raw: RawFile, options: ImportOptions, ws: Workspace) -> list[FilePlan]:
         if find(raw, "InvoiceNumber") is None:
